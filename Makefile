@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh Debian machine with Python 3.11, Node 20 and root:
+#   make serve   install into the repo, build, serve http://127.0.0.1:8000
+#   make test    install (plus Chromium), run the whole suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MKDOCS := $(VENV)/bin/mkdocs
+CHROMIUM ?= /usr/bin/chromium
+PORT   ?= 8000
+
+.PHONY: install build serve test test-fast bench browser clean schema
+
+install: $(VENV)/.installed node_modules/.installed .cache/pyodide/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Pyodide core from npm + the numpy wheel, checked against the sha256 in pyodide-lock.json.
+.cache/pyodide/.installed: node_modules/.installed $(VENV)/.installed
+	$(PY) -m hooks.widgets.runtime_assets fetch
+	@touch $@
+
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing and could not be installed with apt-get"; exit 1; }
+
+schema: $(VENV)/.installed
+	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json
+
+build: install
+	$(MKDOCS) build --strict
+
+serve: install
+	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT)
+
+test: install browser
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: install
+	$(PY) -m pytest -m "not browser" -n 2
+
+bench: install browser
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf site .cache $(VENV) node_modules

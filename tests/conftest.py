@@ -1,0 +1,117 @@
+"""Shared fixtures: the built site, a static server that mounts it under a sub-path, and a
+Chromium page that records every request and console error.
+
+``COURSE_SITE_DIR`` points at a site built beforehand (``make test`` builds once with
+``mkdocs build --strict``); without it the fixture builds one into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUB_PATH = "/course/"  # served under a sub-path on purpose: the site must not assume "/"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def build_site(dest: Path, config: Path = ROOT / "mkdocs.yml") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(config), "-d", str(dest)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory) -> Path:
+    prebuilt = os.environ.get("COURSE_SITE_DIR")
+    if prebuilt:
+        path = Path(prebuilt).resolve()
+        assert (path / "index.html").exists(), f"COURSE_SITE_DIR={prebuilt} holds no built site"
+        return path
+    dest = tmp_path_factory.mktemp("site")
+    proc = build_site(dest)
+    assert proc.returncode == 0, proc.stderr
+    return dest
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".json": "application/json",
+    }
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def server_root(site_dir, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("www")
+    (root / SUB_PATH.strip("/")).symlink_to(site_dir, target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def base_url(server_root) -> str:
+    handler = functools.partial(_QuietHandler, directory=str(server_root))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: run 'make browser' (apt-get install chromium)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A fresh browser context (empty storage). Every request and console error is recorded; at
+    teardown the test fails if any request left the site's origin."""
+    context = browser.new_context(service_workers="block")
+    pg = context.new_page()
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+    pg.seen_requests = []
+    pg.console_errors = []
+    pg.on("request", lambda req: pg.seen_requests.append(req.url))
+    pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
+    pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
+    yield pg
+    foreign = [
+        u for u in pg.seen_requests
+        if not u.startswith(origin + "/") and not u.startswith(("data:", "blob:", "about:"))
+    ]
+    context.close()
+    assert not foreign, f"requests left the origin {origin}: {foreign[:5]}"

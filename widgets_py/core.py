@@ -1,0 +1,242 @@
+"""The widget contract shared by every simulator.
+
+A widget is one module that defines ``WIDGET = Widget(...)``: a parameter schema, a ``simulate``
+function that turns validated parameters into plain JSON-able data, and a ``charts`` function that
+builds Vega-Lite specs from that result. Nothing here knows about browsers or MkDocs: the same code
+runs in CPython at build time, in the CLI, in tests, and in Pyodide in the reader's browser.
+
+Parameters are validated up front (scikit-learn style): ``Widget.validate`` coerces and range-checks
+every value and raises :class:`ParamError` with one line naming the parameter and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+KINDS = ("int", "float", "choice", "bool")
+
+
+class ParamError(ValueError):
+    """A bad parameter value. ``str(err)`` is one line: the parameter and what is allowed."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(f"{param}: {message}")
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of a widget. The single source for controls, CLI help and scenario validation."""
+
+    name: str
+    label: str
+    kind: str
+    default: Any
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    group: str = ""
+    # Sliders over many orders of magnitude (GPU counts, tokens) read better on a log scale.
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Param {self.name}: kind must be one of {KINDS}")
+        if self.kind == "choice" and self.default not in self.choices:
+            raise ValueError(f"Param {self.name}: default {self.default!r} not in choices")
+        if self.kind in ("int", "float"):
+            self.coerce(self.default)  # the default itself must be valid
+
+    def allowed(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        lo = "-inf" if self.min is None else _fmt(self.min)
+        hi = "inf" if self.max is None else _fmt(self.max)
+        word = "an integer" if self.kind == "int" else "a number"
+        return f"{word} from {lo} to {hi}" + (f" {self.unit}" if self.unit else "")
+
+    def coerce(self, value: Any) -> Any:
+        """Return ``value`` as this parameter's type, or raise ParamError."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, (int, np.integer)) and value in (0, 1):
+                return bool(value)
+            raise ParamError(self.name, f"{value!r} is not allowed (allowed: true or false)")
+        if self.kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ParamError(self.name, f"{value!r} is not allowed (allowed: {self.allowed()})")
+        # numeric
+        number: float
+        if isinstance(value, bool):
+            raise ParamError(self.name, f"{value!r} is not a number (allowed: {self.allowed()})")
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise ParamError(
+                    self.name, f"{value!r} is not a number (allowed: {self.allowed()})"
+                ) from None
+        else:
+            raise ParamError(self.name, f"{value!r} is not a number (allowed: {self.allowed()})")
+        if not math.isfinite(number):
+            raise ParamError(self.name, f"{value!r} is not finite (allowed: {self.allowed()})")
+        if self.kind == "int":
+            if number != int(number):
+                raise ParamError(self.name, f"{value!r} is not an integer (allowed: {self.allowed()})")
+            number = int(number)
+        if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+            raise ParamError(self.name, f"{_fmt(number)} is out of range (allowed: {self.allowed()})")
+        return number
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "default": self.default,
+            "unit": self.unit,
+            "help": self.help,
+        }
+        for key in ("min", "max", "step", "group"):
+            if getattr(self, key) not in (None, ""):
+                out[key] = getattr(self, key)
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.log:
+            out["log"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A key number shown on the widget. ``name`` may be dotted (``autoscaled.p95_ms``) to reach
+    into nested metrics; the DOM exposes it as ``data-metric="<name>"``."""
+
+    name: str
+    label: str
+    unit: str = ""
+    # Python format spec applied to the value for display, e.g. ".1f", ",.0f", ".1%".
+    fmt: str = ".3g"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "unit": self.unit, "fmt": self.fmt}
+
+
+@dataclass(frozen=True)
+class Widget:
+    type: str
+    title: str
+    summary: str
+    params: tuple[Param, ...]
+    simulate: Callable[[dict[str, Any]], dict[str, Any]]
+    charts: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    metrics: tuple[Metric, ...] = ()
+    # Cross-parameter rules (e.g. tp*pp must divide the GPU count); raise ParamError.
+    check: Callable[[dict[str, Any]], None] | None = None
+    _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({p.name: p for p in self.params})
+        if len(self._by_name) != len(self.params):
+            raise ValueError(f"widget {self.type}: duplicate parameter names")
+
+    def param(self, name: str) -> Param:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ParamError(name, f"unknown parameter (allowed: {', '.join(self._by_name)})") from None
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def validate(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults updated with ``overrides``, every value coerced and checked."""
+        values = self.defaults()
+        for name, raw in (overrides or {}).items():
+            values[name] = self.param(name).coerce(raw)
+        if self.check is not None:
+            self.check(values)
+        return values
+
+    def run(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate, simulate, and return the plain result (``params`` included)."""
+        params = self.validate(overrides)
+        result = plain(self.simulate(params))
+        result["params"] = params
+        return result
+
+    def schema_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "title": self.title,
+            "summary": self.summary,
+            "params": [p.to_json() for p in self.params],
+            "metrics": [m.to_json() for m in self.metrics],
+        }
+
+
+def metric_value(metrics: Mapping[str, Any], dotted: str) -> Any:
+    """Look up ``a.b.c`` in nested metrics."""
+    node: Any = metrics
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def plain(value: Any) -> Any:
+    """Convert numpy containers and scalars to JSON-able Python; non-finite floats become None."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            arr = value.astype(float)
+            if np.isfinite(arr).all():
+                return arr.tolist()
+            return [plain(v) for v in arr.tolist()]
+        return value.tolist()
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return value
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def check_positive_divides(name: str, value: int, total: int, what: str) -> None:
+    if value <= 0 or total % value:
+        raise ParamError(name, f"{value} does not divide {what} ({total})")
+
+
+__all__ = [
+    "Metric",
+    "Param",
+    "ParamError",
+    "Widget",
+    "metric_value",
+    "plain",
+    "check_positive_divides",
+    "Sequence",
+]

@@ -1,0 +1,181 @@
+"""Titanic passengers and the small numpy models the widgets train, compress and serve.
+
+One implementation shared by the distributed training lab (which splits training across simulated
+workers) and the cost dashboard (which quantizes, prunes and distils the trained models).
+
+Data: ``data/titanic_survival.csv`` (1,309 passengers; provenance in ``data/README.md``). Features:
+``male``, ``age`` (standardised with the training split's mean and spread; a missing age takes the
+training median), ``age_missing``, ``class_2``, ``class_3`` (first class is the baseline).
+
+Models are lists of dense layers ``{"W": (in, out), "b": (out,)}`` with ReLU between layers and one
+output logit: ``[n_features, 1]`` is logistic regression, ``[n_features, 16, 1]`` a one-hidden-layer
+MLP. The loss is mean binary cross-entropy on the logit; targets may be soft probabilities, which is
+how knowledge distillation (Hinton, Vinyals & Dean 2015, arXiv 1503.02531) trains a student on a
+teacher's temperature-softened outputs. With temperature T the loss is T² · BCE(σ(z/T), t) so that
+gradient magnitudes stay comparable across temperatures, as that paper recommends.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+DATA_FILE = Path(__file__).with_name("data") / "titanic_survival.csv"
+FEATURES = ("male", "age", "age_missing", "class_2", "class_3")
+
+Layers = list[dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+
+
+def _read_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    survived, male, age, pclass = [], [], [], []
+    with DATA_FILE.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            survived.append(int(row["survived"]))
+            male.append(row["sex"] == "male")
+            age.append(float(row["age"]) if row["age"] else np.nan)
+            pclass.append(int(row["pclass"]))
+    return (np.array(survived, float), np.array(male, float), np.array(age, float),
+            np.array(pclass, int))
+
+
+@functools.lru_cache(maxsize=8)
+def titanic(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
+    """Features and labels split at random (fixed ``seed``) into train and held-out test rows.
+    Scaling statistics come from the training rows only, so the test split stays unseen."""
+    y, male, age, pclass = _read_rows()
+    order = np.random.default_rng(seed).permutation(y.size)
+    n_test = int(round(test_fraction * y.size))
+    test, train = order[:n_test], order[n_test:]
+    age_missing = np.isnan(age)
+    train_ages = age[train][~age_missing[train]]
+    filled = np.where(age_missing, np.median(train_ages), age)
+    age_z = (filled - train_ages.mean()) / train_ages.std()
+    X = np.column_stack([male, age_z, age_missing, pclass == 2, pclass == 3]).astype(float)
+    arrays = [X[train], y[train], X[test], y[test]]
+    for a in arrays:
+        a.flags.writeable = False  # cached and shared: nobody may change them
+    return Dataset(*arrays, feature_names=FEATURES)
+
+
+def init_layers(sizes: Sequence[int], seed: int = 0) -> Layers:
+    """He-initialised dense layers (zero weights for a single logistic layer, which is convex)."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        scale = np.sqrt(2.0 / fan_in) if len(sizes) > 2 else 0.0
+        layers.append({"W": rng.normal(0.0, 1.0, (fan_in, fan_out)) * scale, "b": np.zeros(fan_out)})
+    return layers
+
+
+def _forward(layers: Layers, X: np.ndarray) -> list[np.ndarray]:
+    """Activations entering each layer, plus the final logit column."""
+    acts = [X]
+    for i, layer in enumerate(layers):
+        z = acts[-1] @ layer["W"] + layer["b"]
+        acts.append(np.maximum(z, 0.0) if i < len(layers) - 1 else z)
+    return acts
+
+
+def logits(layers: Layers, X: np.ndarray) -> np.ndarray:
+    return _forward(layers, X)[-1][:, 0]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free form of 1 / (1 + e^-z)
+
+
+def predict_proba(layers: Layers, X: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    return sigmoid(logits(layers, X) / temperature)
+
+
+def accuracy(layers: Layers, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((logits(layers, X) > 0) == (y > 0.5)))
+
+
+def loss_and_grads(
+    layers: Layers,
+    X: np.ndarray,
+    y: np.ndarray,
+    soft_targets: np.ndarray | None = None,
+    temperature: float = 1.0,
+    l2: float = 0.0,
+) -> tuple[float, Layers]:
+    """Mean cross-entropy of the logit against ``y`` (or ``soft_targets``) and its gradients."""
+    targets = y if soft_targets is None else soft_targets
+    acts = _forward(layers, X)
+    z = acts[-1][:, 0] / temperature
+    # BCE on logits, written to be stable for large |z|: softplus(z) - t z.
+    loss = temperature**2 * float(np.mean(np.logaddexp(0.0, z) - targets * z))
+    delta = (temperature * (sigmoid(z) - targets) / X.shape[0])[:, None]
+    grads: Layers = [dict() for _ in layers]
+    for i in range(len(layers) - 1, -1, -1):
+        grads[i]["W"] = acts[i].T @ delta
+        grads[i]["b"] = delta.sum(axis=0)
+        if i:
+            delta = (delta @ layers[i]["W"].T) * (acts[i] > 0)
+    if l2:
+        loss += 0.5 * l2 * sum(float(np.sum(layer["W"] ** 2)) for layer in layers)
+        for g, layer in zip(grads, layers):
+            g["W"] = g["W"] + l2 * layer["W"]
+    return loss, grads
+
+
+def sgd_step(layers: Layers, grads: Layers, lr: float, masks: Layers | None = None) -> Layers:
+    """One plain SGD update; ``masks`` (same structure, 0/1) keep pruned weights at zero."""
+    new = [{k: layer[k] - lr * g[k] for k in layer} for layer, g in zip(layers, grads)]
+    if masks is not None:
+        new = [{k: layer[k] * mask[k] for k in layer} for layer, mask in zip(new, masks)]
+    return new
+
+
+def train(
+    layers: Layers,
+    X: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    soft_targets: np.ndarray | None = None,
+    temperature: float = 1.0,
+    masks: Layers | None = None,
+    l2: float = 0.0,
+) -> tuple[Layers, np.ndarray]:
+    """Minibatch SGD over shuffled epochs; returns the trained layers and the loss of every step."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    batch_size = min(batch_size, n)
+    per_epoch = n // batch_size
+    losses = np.empty(steps)
+    order = rng.permutation(n)
+    for step in range(steps):
+        k = step % per_epoch
+        if k == 0 and step:
+            order = rng.permutation(n)
+        idx = order[k * batch_size:(k + 1) * batch_size]
+        soft = None if soft_targets is None else soft_targets[idx]
+        losses[step], grads = loss_and_grads(layers, X[idx], y[idx], soft, temperature, l2)
+        layers = sgd_step(layers, grads, lr, masks)
+    return layers, losses
+
+
+def n_params(layers: Layers) -> int:
+    return int(sum(a.size for layer in layers for a in layer.values()))
+
+
+def copy_layers(layers: Layers) -> Layers:
+    return [{k: v.copy() for k, v in layer.items()} for layer in layers]

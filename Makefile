@@ -39,8 +39,10 @@ build: install
 serve: install
 	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT)
 
+# The site is built once (strict: any authoring error fails here) and shared by every test worker.
 test: install browser
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(MKDOCS) build --strict --quiet -d .cache/test-site
+	COURSE_SITE_DIR=.cache/test-site $(PY) -m pytest -n 2
 
 test-fast: install
 	$(PY) -m pytest -m "not browser" -n 2

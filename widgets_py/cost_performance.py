@@ -1,0 +1,825 @@
+"""Cost-performance dashboard: compress the lesson's Titanic model for real, then price serving it.
+
+Part A — optimise a real model (numpy, :mod:`widgets_py.ml` for data and training,
+:mod:`widgets_py.compression` for the arithmetic):
+
+* fp32 baseline: logistic regression or a one-hidden-layer MLP trained with a fixed seed; every accuracy
+  is measured on the held-out test split of ``ml.titanic(seed)``;
+* fp16 cast, and int8 post-training quantization ``r = S·(q − Z)`` (Jacob et al. 2018) per tensor or per
+  output channel, evaluated with integer-only inference;
+* global magnitude pruning to a sparsity, optionally fine-tuned with the pruned weights held at zero;
+* knowledge distillation (Hinton, Vinyals & Dean 2015): a smaller MLP trained on the teacher MLP's
+  temperature-softened probabilities.
+Trained models are cached per training parameters (``_TRAINED``) so changes that need no training
+(precision, serving, prices) re-run in milliseconds.
+
+Part B — serving economics (all vectorised over hardware × precision × batch size × fleet size):
+
+* Catalog ``data/serving_hardware.json``: AWS us-east-1 on-demand and spot prices with source and date;
+  datasheet peak rates per precision (NVIDIA T4/A10/L4/A100/H100 datasheets; Intel AVX-512 width for
+  the CPU) and edge devices (phone NPU and CPU, Raspberry Pi 5, Jetson Orin Nano, Arduino Uno).
+* Time of one batched call of ``b`` requests (a roofline with fixed costs):
+  ``t(b) = batch_overhead + b·request_overhead/vCPUs + max(model_bytes / bandwidth, b·2·MACs / (f·peak))``
+  with ``f`` the achievable fraction of peak. The precision speed factor is the datasheet ratio of
+  peaks (e.g. T4: 8.1 TFLOPS fp32, 65 fp16, 130 TOPS int8). For the Titanic model (≈100 MACs) the
+  compute term is nanoseconds: the fixed overheads dominate, so precision changes size and memory far
+  more than latency — the honest lesson for a model this small. It matters for the ladder's large model.
+* Dynamic batching as in Triton's dynamic batcher / TF Serving's ``batch_timeout_micros``: a batch closes
+  when ``batch_size`` requests are waiting or ``max_queue_delay_ms`` after its first request. Expected
+  batch ``b = min(B, max(1 + λ·d, λ·t(b)))`` (fixed point: under load the queue fills batches), waiting
+  time uniform on ``[0, min(d, (B−1)/λ)]``, and batches queue like an M/M/1 server with utilisation ρ
+  whose waiting-time tail ``P(W > x) = ρ·e^{−(1−ρ)x/t}`` gives the queueing part of p95 (an upper-side
+  approximation: service times here are nearly deterministic).
+* Exact-match prediction cache: request inputs follow Zipf(s) over the distinct inputs; a cache of the
+  ``k`` most frequent holds ``H(k, s) / H(N, s)`` of requests (generalised harmonic numbers, exact up to
+  1,000 terms, Euler–Maclaurin beyond). Titanic rows have only a few hundred distinct feature
+  combinations, so the cache wins; with continuous features (N in the millions) it would not. The cache
+  lives in the serving process: a hit still pays the request handling, and only skips the model call.
+  For a model of about a hundred multiply-accumulates that call is microseconds, so the cache mostly cuts
+  tail latency here; it cuts cost when the model is expensive. Edge devices get no shared cache.
+* Fleet size: the smallest number of instances whose utilisation is below 1 and whose p95 (including the
+  network round trip) meets the SLO. Spot: extra instances cover the capacity lost while interrupted
+  instances are replaced (``interruptions/day × 5 min``; AWS gives a two-minute notice). Autoscaling to
+  zero bills only the active hours of the day.
+* ``cost_per_million = price_per_hour × instances / (request_rps × 3600) × 1e6`` — the cost while
+  serving; ``monthly_cost_usd`` adds idle hours unless the fleet scales to zero.
+* Edge: on-device inference has no cloud bill or network hop; the device's peak rate and overhead
+  decide latency, and its memory budget whether the model fits (``fits_on_device``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import compression as comp
+from . import ml
+from .core import Metric, Param, ParamError, Widget
+
+CATALOG_FILE = Path(__file__).with_name("data") / "serving_hardware.json"
+
+
+@functools.lru_cache(maxsize=1)
+def catalog() -> dict[str, Any]:
+    with CATALOG_FILE.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+CLOUD = {h["id"]: h for h in catalog()["cloud"]}
+EDGE = {d["id"]: d for d in catalog()["edge"]}
+PRECISIONS = ("fp32", "fp16", "int8")
+VALUE_BYTES = {"fp32": comp.FP32_BYTES, "fp16": comp.FP16_BYTES, "int8": comp.INT8_BYTES}
+
+# Training recipe (fixed so results are reproducible; small enough to train in a browser tab).
+TRAIN_STEPS = {"logistic": 400, "mlp": 800}
+TRAIN_LR = {"logistic": 0.5, "mlp": 0.1}
+BATCH = 64
+FINETUNE_LR = 0.05
+DISTILL_STEPS = 800
+SPARSITY_SWEEP = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
+
+# Serving constants (assumptions, see the module docstring).
+HOURS_PER_MONTH = 730.0
+SPOT_RECOVERY_H = 5.0 / 60.0  # time to replace an interrupted spot instance
+P95 = 0.95
+BATCH_GRID = 2 ** np.arange(0, 10)  # 1 … 512, the batch sizes of the Pareto chart
+OFFLINE_BATCH = 256  # batch jobs run full batches
+CACHE_TABLE_LIMIT = 1_000_000  # a precomputed prediction table of at most this many rows
+CACHE_ENTRY_BYTES = 64  # key (5 features), value and hash-table overhead per cached prediction
+LARGE_MODEL_HARDWARE = "p5_h100"
+LARGE_MODEL_MEMORY_HEADROOM = 1.2  # weights plus activations and runtime buffers
+
+
+# ==================================================================================================
+# Part A: train, prune, distil, quantize
+# ==================================================================================================
+_TRAINED: dict[tuple, ml.Layers] = {}
+
+
+def _cached(key: tuple, build) -> ml.Layers:
+    if key not in _TRAINED:
+        _TRAINED[key] = build()
+    return _TRAINED[key]
+
+
+def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
+    data = ml.titanic(seed)
+    n = data.X_train.shape[1]
+    sizes = [n, 1] if model == "logistic" else [n, hidden, 1]
+    key = ("base", model, hidden if model == "mlp" else 0, seed)
+
+    def build() -> ml.Layers:
+        layers, _ = ml.train(ml.init_layers(sizes, seed), data.X_train, data.y_train,
+                             TRAIN_STEPS[model], BATCH, TRAIN_LR[model], seed)
+        return layers
+
+    return key, _cached(key, build)
+
+
+def student_model(hidden: int, seed: int, student_hidden: int, temperature: float) -> tuple[tuple, ml.Layers]:
+    data = ml.titanic(seed)
+    key = ("student", hidden, seed, student_hidden, float(temperature))
+
+    def build() -> ml.Layers:
+        _, teacher = base_model("mlp", hidden, seed)
+        soft = ml.predict_proba(teacher, data.X_train, temperature)
+        init = ml.init_layers([data.X_train.shape[1], student_hidden, 1], seed + 1)
+        layers, _ = ml.train(init, data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"],
+                             seed, soft_targets=soft, temperature=temperature)
+        return layers
+
+    return key, _cached(key, build)
+
+
+def pruned_model(source_key: tuple, layers: ml.Layers, sparsity: float, steps: int, seed: int) -> ml.Layers:
+    if sparsity == 0:
+        return layers
+    key = ("pruned", source_key, round(float(sparsity), 6), int(steps))
+
+    def build() -> ml.Layers:
+        masks = comp.magnitude_masks(layers, sparsity)
+        pruned = comp.apply_masks(layers, masks)
+        if steps:
+            data = ml.titanic(seed)
+            pruned, _ = ml.train(pruned, data.X_train, data.y_train, steps, BATCH, FINETUNE_LR, seed,
+                                 masks=masks)
+        return pruned
+
+    return _cached(key, build)
+
+
+def precision_variants(layers: ml.Layers, seed: int) -> dict[str, dict[str, Any]]:
+    """Accuracy on the held-out split and bytes of one model in every precision."""
+    data = ml.titanic(seed)
+    out = {
+        "fp32": {"accuracy": ml.accuracy(layers, data.X_test, data.y_test),
+                 "bytes": comp.float_model_bytes(layers, comp.FP32_BYTES)},
+        "fp16": {"accuracy": comp.fp16_accuracy(layers, data.X_test, data.y_test),
+                 "bytes": comp.float_model_bytes(layers, comp.FP16_BYTES)},
+    }
+    for scheme in ("per_tensor", "per_channel"):
+        q = comp.quantize_model(layers, data.X_train, per_channel=scheme == "per_channel")
+        out[f"int8_{scheme}"] = {"accuracy": q.accuracy(data.X_test, data.y_test),
+                                 "bytes": comp.int8_model_bytes(q)}
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def distinct_titanic_inputs(seed: int) -> int:
+    data = ml.titanic(seed)
+    return int(np.unique(np.vstack([data.X_train, data.X_test]), axis=0).shape[0])
+
+
+def optimise(p: dict[str, Any]) -> dict[str, Any]:
+    """Part A for the chosen parameters: the served model, its accuracy and size in every precision,
+    and the accuracy-against-sparsity sweep."""
+    seed, hidden = p["seed"], p["mlp_hidden"]
+    base_key, base = base_model(p["model"], hidden, seed)
+    if p["distill"]:
+        src_key, src = student_model(hidden, seed, p["student_hidden"], p["temperature"])
+    else:
+        src_key, src = base_key, base
+    data = ml.titanic(seed)
+    baseline_acc = ml.accuracy(base, data.X_test, data.y_test)
+    served = pruned_model(src_key, src, p["sparsity"], p["finetune_steps"], seed)
+    variants = precision_variants(served, seed)
+    chosen = "int8_" + p["quantization"] if p["precision"] == "int8" else p["precision"]
+
+    per_channel = p["quantization"] == "per_channel"
+    sweep_points = sorted(set(SPARSITY_SWEEP) | {round(float(p["sparsity"]), 6)})
+    sweep = {"sparsity": [], "variant": [], "accuracy": []}
+    for s in sweep_points:
+        layers = pruned_model(src_key, src, s, p["finetune_steps"], seed)
+        acc32 = ml.accuracy(layers, data.X_test, data.y_test)
+        acc8 = comp.quantize_model(layers, data.X_train, per_channel).accuracy(data.X_test, data.y_test)
+        sweep["sparsity"] += [s, s]
+        sweep["variant"] += ["fp32", f"int8 {p['quantization'].replace('_', '-')}"]
+        sweep["accuracy"] += [acc32, acc8]
+
+    return {
+        "layers": served,
+        "baseline_accuracy": baseline_acc,
+        "baseline_bytes": comp.float_model_bytes(base, comp.FP32_BYTES),
+        "variants": variants,
+        "chosen": chosen,
+        "accuracy": variants[chosen]["accuracy"],
+        "model_bytes": variants[chosen]["bytes"],
+        "bytes_by_precision": {
+            "fp32": variants["fp32"]["bytes"],
+            "fp16": variants["fp16"]["bytes"],
+            "int8": variants[f"int8_{p['quantization']}"]["bytes"],
+        },
+        "macs": comp.dense_macs(served),
+        "n_params": ml.n_params(served),
+        "nonzero_weights": int(sum(np.count_nonzero(l["W"]) for l in served)),
+        "activation_width": comp.max_activation_width(served),
+        "sweep": sweep,
+    }
+
+
+# ==================================================================================================
+# Part B: caching, batching, fleets, prices
+# ==================================================================================================
+_HARMONIC_EXACT_TERMS = 1000
+
+
+def generalized_harmonic(n: np.ndarray, s: float) -> np.ndarray:
+    """``H(n, s) = Σ_{i=1..n} i^-s`` for arrays ``n`` ≥ 0: exact sums up to 1,000 terms, Euler–Maclaurin
+    (integral, endpoint and first derivative terms) for the rest — error far below 1e-9 relative."""
+    n = np.asarray(n, float)
+    m = _HARMONIC_EXACT_TERMS
+    partial = np.concatenate([[0.0], np.cumsum(np.arange(1, m + 1, dtype=float) ** -s)])
+    head = partial[np.minimum(n, m).astype(np.int64)]
+    a, b = float(m), np.maximum(n, m)
+    if abs(1.0 - s) < 1e-12:
+        integral = np.log(b / a)
+    else:
+        integral = (b ** (1.0 - s) - a ** (1.0 - s)) / (1.0 - s)
+    tail = integral + (b**-s - a**-s) / 2.0 + s * (a ** (-s - 1.0) - b ** (-s - 1.0)) / 12.0
+    return head + np.where(n > m, tail, 0.0)
+
+
+def zipf_hit_rate(cache_entries, n_distinct, s: float) -> np.ndarray:
+    """Share of Zipf(s) requests over ``n_distinct`` inputs answered by a cache of the most frequent."""
+    k = np.minimum(np.asarray(cache_entries, float), n_distinct)
+    return generalized_harmonic(k, s) / generalized_harmonic(np.asarray(n_distinct, float), s)
+
+
+def batch_time_s(b, batch_overhead_s, request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s):
+    """One batched call of ``b`` requests (roofline with fixed costs, module docstring)."""
+    compute = np.maximum(weight_bytes / bandwidth_bps, b * 2.0 * macs / ops_per_s)
+    return batch_overhead_s + b * request_share_s + compute
+
+
+def fleet(
+    *,
+    batch_size,
+    delay_s,
+    miss_rps,
+    hit_rps,
+    slo_s,
+    rtt_s,
+    batch_overhead_s,
+    request_latency_s,
+    request_share_s,
+    weight_bytes,
+    bandwidth_bps,
+    macs,
+    ops_per_s,
+) -> dict[str, np.ndarray]:
+    """Smallest real-time fleet meeting the SLO for every broadcast combination of the inputs.
+
+    Candidate fleet sizes (last axis): the saturation minimum plus 0..15, then growing geometrically to
+    64× it. Returns instances, p95 (s), utilisation, expected batch, whether the SLO is met, and the
+    fleet's maximum sustainable request rate."""
+    args = np.broadcast_arrays(*(np.asarray(v, float) for v in (
+        batch_size, delay_s, miss_rps, hit_rps, slo_s, rtt_s, batch_overhead_s, request_latency_s,
+        request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)))
+    B, d, miss, hit, slo, rtt, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
+
+    def t(b):
+        return batch_time_s(b, t0, req_share, wbytes, bw, macs_, ops)
+
+    t_full = t(B)
+    load = miss * t_full / B + hit * req_share  # busy instance-seconds per second at full batches
+    n0 = np.maximum(1.0, np.ceil(load))
+    candidates = np.concatenate(
+        [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)
+    lam = miss / candidates  # misses per second reaching one instance
+    b = np.minimum(B, 1.0 + lam * d)
+    for _ in range(6):  # fixed point: a busy server's queue fills the next batch
+        b = np.minimum(B, np.maximum(1.0 + lam * d, lam * t(b)))
+    service = t(b)
+    rho = lam / b * service + hit / candidates * req_share
+    with np.errstate(divide="ignore", invalid="ignore"):
+        window = np.where(B > 1, np.minimum(d, np.where(lam > 0, (B - 1.0) / lam, np.inf)), 0.0)
+        hit_share = np.where(miss + hit > 0, hit / (miss + hit), 0.0)
+        q = np.clip((P95 - hit_share) / np.maximum(1.0 - hit_share, 1e-12), 0.0, 1.0)
+        queue = np.where(rho < 1.0,
+                         np.where(rho > 1.0 - q, service / (1.0 - rho) * np.log(rho / (1.0 - q)), 0.0),
+                         np.inf)
+    p95_miss = q * window + queue + service + req_lat + rtt
+    p95 = np.where(hit_share >= P95, req_lat + rtt, p95_miss)
+    ok = (rho < 1.0) & (p95 <= slo)
+    met = ok.any(axis=-1)
+    pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(p95, axis=-1))[..., None]
+
+    def take(a):
+        return np.take_along_axis(np.broadcast_to(a, candidates.shape), pick, axis=-1)[..., 0]
+
+    instances = take(candidates)
+    per_request_busy = np.where(miss + hit > 0, (1.0 - hit_share) * t_full / B + hit_share * req_share,
+                                t_full / B)[..., 0]
+    return {
+        "instances": instances,
+        "p95_s": take(p95),
+        "utilisation": take(rho),
+        "batch": take(b),
+        "slo_met": met,
+        "capacity_rps": instances / per_request_busy,
+    }
+
+
+def hardware_arrays(ids: list[str], precision_axis: bool = True) -> dict[str, np.ndarray]:
+    """Catalog columns as arrays of shape (hardware, precision) (or (hardware,) for prices)."""
+    frac = catalog()["achievable_fraction_of_peak"]
+    rows = [CLOUD[i] for i in ids]
+    peak = np.array([[h["peak_tops"][p] for p in PRECISIONS] for h in rows]) * 1e12 * frac
+    return {
+        "ops_per_s": peak if precision_axis else peak[:, 0],
+        "bandwidth_bps": np.array([h["mem_bandwidth_gbs"] for h in rows], float) * 1e9,
+        "batch_overhead_s": np.array([h["batch_overhead_us"] for h in rows], float) * 1e-6,
+        "request_latency_s": np.array([h["request_overhead_us"] for h in rows], float) * 1e-6,
+        "request_share_s": np.array([h["request_overhead_us"] / h["vcpus"] for h in rows], float) * 1e-6,
+        "on_demand": np.array([h["price_on_demand_usd_hr"] for h in rows], float),
+        "spot": np.array([h["price_spot_usd_hr"] for h in rows], float),
+    }
+
+
+def spot_instances(instances, interruptions_per_day: float):
+    """Instances to provision on spot so that, net of replacement gaps, ``instances`` are serving."""
+    lost = interruptions_per_day / 24.0 * SPOT_RECOVERY_H
+    return np.ceil(np.asarray(instances, float) / (1.0 - lost) - 1e-9)
+
+
+def cost_per_million(price_per_hour, instances, request_rps):
+    """The dashboard's defining identity: dollars per million requests while serving."""
+    return price_per_hour * instances / (request_rps * 3600.0) * 1e6
+
+
+def _price_and_fleet(p, hw, instances):
+    """(price per hour of one instance, provisioned instances) for the pricing option."""
+    if p["pricing"] == "spot":
+        return hw["spot"], spot_instances(instances, p["spot_interruptions_per_day"])
+    return hw["on_demand"], np.asarray(instances, float)
+
+
+def serving_grid(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -> dict[str, np.ndarray]:
+    """Every cloud hardware × precision × batch size for the scenario's traffic, cache and SLO."""
+    ids = list(CLOUD)
+    hw = hardware_arrays(ids)
+    weight_bytes = np.array([part_a["bytes_by_precision"][q] for q in PRECISIONS], float)
+    H, Q, Bn = len(ids), len(PRECISIONS), BATCH_GRID.size
+    rps = p["request_rps"]
+    res = fleet(
+        batch_size=BATCH_GRID[None, None, :],
+        delay_s=p["max_queue_delay_ms"] / 1e3,
+        miss_rps=rps * (1.0 - hit_rate),
+        hit_rps=rps * hit_rate,
+        slo_s=p["slo_ms"] / 1e3,
+        rtt_s=p["network_rtt_ms"] / 1e3,
+        batch_overhead_s=hw["batch_overhead_s"][:, None, None],
+        request_latency_s=hw["request_latency_s"][:, None, None],
+        request_share_s=hw["request_share_s"][:, None, None],
+        weight_bytes=weight_bytes[None, :, None],
+        bandwidth_bps=hw["bandwidth_bps"][:, None, None],
+        macs=part_a["macs"],
+        ops_per_s=hw["ops_per_s"][:, :, None],
+    )
+    price, provisioned = _price_and_fleet(p, {k: hw[k][:, None, None] for k in ("spot", "on_demand")},
+                                          res["instances"])
+    shape = (H, Q, Bn)
+    return {
+        "hardware": np.broadcast_to(np.array(ids)[:, None, None], shape).ravel(),
+        "precision": np.broadcast_to(np.array(PRECISIONS)[None, :, None], shape).ravel(),
+        "batch_size": np.broadcast_to(BATCH_GRID[None, None, :], shape).ravel(),
+        "p95_ms": (res["p95_s"] * 1e3).ravel(),
+        "instances": provisioned.ravel(),
+        "cost_per_million": cost_per_million(price, provisioned, rps).ravel(),
+        "slo_met": res["slo_met"].ravel(),
+        "capacity_rps": res["capacity_rps"].ravel(),
+        "price_per_hour": np.broadcast_to(price, shape).ravel(),
+    }
+
+
+def pareto_front(p95: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Points no other point beats on both latency and cost."""
+    order = np.lexsort((cost, p95))
+    best_so_far = np.minimum.accumulate(cost[order])
+    on = np.zeros(p95.size, bool)
+    on[order] = cost[order] <= np.concatenate([[np.inf], best_so_far[:-1]]) * (1 - 1e-12)
+    return on & np.isfinite(p95)
+
+
+def edge_serving(p: dict[str, Any], part_a: dict[str, Any]) -> dict[str, Any]:
+    """One prediction on the reader's device. No shared prediction cache: each device sees only its own
+    user's inputs, and a shared cache would put the network hop back."""
+    device = EDGE[p["edge_device"]]
+    frac = catalog()["achievable_fraction_of_peak"]
+    precision = p["precision"]
+    ops = device["peak_tops"][precision] * 1e12 * frac
+    latency = device["overhead_us"] * 1e-6 + 2.0 * part_a["macs"] / ops
+    p95 = latency  # one user, one request at a time: no queue
+    need = part_a["model_bytes"] + 2 * part_a["activation_width"] * VALUE_BYTES[precision]
+    return {
+        "p95_ms": p95 * 1e3,
+        "latency_ms": latency * 1e3,
+        "throughput_rps": 1.0 / latency,
+        "memory_needed_bytes": need,
+        "memory_budget_bytes": device["memory_budget_bytes"],
+        "fits_on_device": need <= device["memory_budget_bytes"],
+        "energy_mj_per_prediction": device["power_w"] * latency * 1e3,
+    }
+
+
+def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> dict[str, list]:
+    """The lesson's cost hierarchy, each rung evaluated for this scenario's traffic and SLO."""
+    rps, s = p["request_rps"], p["zipf_s"]
+    cpu, gpu = "c7i_xlarge", "g4dn_xlarge"
+    hw = hardware_arrays([cpu, gpu, LARGE_MODEL_HARDWARE])
+    idx = {cpu: 0, gpu: 1, LARGE_MODEL_HARDWARE: 2}
+    qi = {q: i for i, q in enumerate(PRECISIONS)}
+    rows = {"rung": [], "hardware": [], "precision": [], "mode": [], "p95_ms": [], "instances": [],
+            "cost_per_million": [], "slo_met": []}
+
+    def realtime(label, h, prec, hit_rate, *, wbytes, macs, scale=1.0):
+        i = idx[h]
+        res = fleet(batch_size=p["batch_size"], delay_s=p["max_queue_delay_ms"] / 1e3,
+                    miss_rps=rps * (1 - hit_rate), hit_rps=rps * hit_rate, slo_s=p["slo_ms"] / 1e3,
+                    rtt_s=p["network_rtt_ms"] / 1e3, batch_overhead_s=hw["batch_overhead_s"][i],
+                    request_latency_s=hw["request_latency_s"][i],
+                    request_share_s=hw["request_share_s"][i] / scale, weight_bytes=wbytes,
+                    bandwidth_bps=hw["bandwidth_bps"][i] * scale, macs=macs,
+                    ops_per_s=hw["ops_per_s"][i, qi[prec]] * scale)
+        n = float(res["instances"])
+        price = hw["on_demand"][i] * scale
+        add(label, h, prec, "real-time", float(res["p95_s"]) * 1e3, n,
+            float(cost_per_million(price, n, rps)), bool(res["slo_met"]))
+
+    def offline(label, h, prec):
+        i = idx[h]
+        per_batch = batch_time_s(OFFLINE_BATCH, hw["batch_overhead_s"][i], hw["request_share_s"][i],
+                                 part_a["bytes_by_precision"][prec], hw["bandwidth_bps"][i],
+                                 part_a["macs"], hw["ops_per_s"][i, qi[prec]])
+        throughput = OFFLINE_BATCH / per_batch  # a batch job keeps the instance fully busy
+        # Spot fits batch jobs: an interruption only delays the job.
+        add(label, h, prec, "batch (offline, spot)", None, math.ceil(rps / throughput),
+            float(cost_per_million(hw["spot"][i], 1.0, throughput)), True)
+
+    def add(*values):
+        for key, value in zip(rows, values):
+            rows[key].append(value)
+
+    table_hit = float(zipf_hit_rate(min(n_distinct, CACHE_TABLE_LIMIT), n_distinct, s))
+    realtime("1 cached predictions", cpu, "int8", table_hit,
+             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
+    offline("2 quantized batch on CPU", cpu, "int8")
+    offline("3 batch on GPU", gpu, "fp32")
+    realtime("4 quantized real-time on CPU", cpu, "int8", 0.0,
+             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
+    realtime("5 real-time on GPU", gpu, "fp32", 0.0,
+             wbytes=part_a["bytes_by_precision"]["fp32"], macs=part_a["macs"])
+    big = large_model_gpus(p["large_model_gparams"])
+    realtime(f"6 large model ({p['large_model_gparams']:g}B params) on {big['gpus']} GPUs",
+             LARGE_MODEL_HARDWARE, "fp16", 0.0, wbytes=big["bytes"], macs=big["macs"],
+             scale=float(big["gpus"]))
+    return rows
+
+
+def large_model_gpus(gparams: float) -> dict[str, Any]:
+    """fp16 weights of a ``gparams``-billion-parameter model, split over a power of two of H100s."""
+    weights = 2.0 * gparams * 1e9
+    memory = CLOUD[LARGE_MODEL_HARDWARE]["memory_gb"] * 1e9
+    need = max(1, math.ceil(weights * LARGE_MODEL_MEMORY_HEADROOM / memory))
+    return {"bytes": weights, "macs": gparams * 1e9, "gpus": 2 ** math.ceil(math.log2(need))}
+
+
+# ==================================================================================================
+# simulate
+# ==================================================================================================
+def simulate(p: dict[str, Any]) -> dict[str, Any]:
+    part_a = optimise(p)
+    n_distinct = (distinct_titanic_inputs(p["seed"]) if p["input_space"] == "titanic"
+                  else p["distinct_inputs"])
+    hit_rate = float(zipf_hit_rate(p["cache"], n_distinct, p["zipf_s"]))
+    grid = serving_grid(p, part_a, hit_rate)
+    front = pareto_front(grid["p95_ms"], grid["cost_per_million"])
+    meets = grid["slo_met"]
+    # Cheapest configuration meeting the SLO; ties (precision rarely matters for a model this small)
+    # go to the lower latency.
+    cheapest = int(np.lexsort((grid["p95_ms"], np.where(meets, grid["cost_per_million"], np.inf)))[0]) \
+        if meets.any() else -1
+
+    hours_billed = HOURS_PER_MONTH * (p["active_hours_per_day"] / 24.0 if p["autoscale_to_zero"] else 1.0)
+    monthly_requests = p["request_rps"] * 3600.0 * HOURS_PER_MONTH * p["active_hours_per_day"] / 24.0
+
+    if p["deployment"] == "cloud":
+        pick = ((grid["hardware"] == p["hardware"]) & (grid["precision"] == p["precision"])
+                & (grid["batch_size"] == p["batch_size"]))
+        if pick.any():
+            i = int(np.argmax(pick))
+            chosen = {k: v[i] for k, v in grid.items()}
+        else:  # batch size off the chart's grid: evaluate this one configuration
+            chosen = _single_config(p, part_a, hit_rate)
+        instances = float(chosen["instances"])
+        price = float(chosen["price_per_hour"])
+        serving = {
+            "p95_ms": float(chosen["p95_ms"]),
+            "throughput_rps": float(chosen["capacity_rps"]),
+            "instances": instances,
+            "slo_met": bool(chosen["slo_met"]),
+            "price_per_hour": price,
+            "cost_per_million": float(cost_per_million(price, instances, p["request_rps"])),
+            "monthly_cost_usd": price * instances * hours_billed,
+            "fits_on_device": part_a["model_bytes"] <= CLOUD[p["hardware"]]["memory_gb"] * 1e9,
+        }
+    else:
+        edge = edge_serving(p, part_a)
+        hit_rate = 0.0
+        serving = {
+            "p95_ms": edge["p95_ms"],
+            "throughput_rps": edge["throughput_rps"],
+            "instances": 0.0,
+            "slo_met": bool(edge["p95_ms"] <= p["slo_ms"] and edge["fits_on_device"]),
+            "price_per_hour": 0.0,
+            "cost_per_million": 0.0,  # no cloud bill: the reader's device does the work
+            "monthly_cost_usd": 0.0,
+            "fits_on_device": bool(edge["fits_on_device"]),
+        }
+    effective = serving["monthly_cost_usd"] / monthly_requests * 1e6
+
+    metrics = {
+        "accuracy": part_a["accuracy"],
+        "accuracy_delta": part_a["accuracy"] - part_a["baseline_accuracy"],
+        "model_bytes": part_a["model_bytes"],
+        "p95_ms": serving["p95_ms"],
+        "throughput_rps": serving["throughput_rps"],
+        "instances": serving["instances"],
+        "cache_hit_rate": hit_rate,
+        "cost_per_million": serving["cost_per_million"],
+        "monthly_cost_usd": serving["monthly_cost_usd"],
+        "fits_on_device": serving["fits_on_device"],
+        "slo_met": serving["slo_met"],
+        "baseline_accuracy": part_a["baseline_accuracy"],
+        "baseline_bytes": part_a["baseline_bytes"],
+        "compression_ratio": part_a["baseline_bytes"] / part_a["model_bytes"],
+        "distinct_inputs": n_distinct,
+        "cost_per_million_incl_idle": effective,
+        "price_per_hour": serving["price_per_hour"],
+    }
+    if p["deployment"] == "edge":
+        edge_keys = ("memory_needed_bytes", "memory_budget_bytes", "energy_mj_per_prediction")
+        metrics.update({k: edge[k] for k in edge_keys})
+    units = {
+        "accuracy": "", "accuracy_delta": "", "model_bytes": "B", "p95_ms": "ms",
+        "throughput_rps": "req/s", "instances": "", "cache_hit_rate": "", "cost_per_million": "USD",
+        "monthly_cost_usd": "USD", "baseline_bytes": "B", "cost_per_million_incl_idle": "USD",
+        "price_per_hour": "USD/h", "memory_needed_bytes": "B", "memory_budget_bytes": "B",
+        "energy_mj_per_prediction": "mJ",
+    }
+
+    variants = part_a["variants"]
+    precision_table = {
+        "columns": ["variant", "accuracy", "accuracy_delta", "bytes"],
+        "rows": [[name, v["accuracy"], v["accuracy"] - part_a["baseline_accuracy"], v["bytes"]]
+                 for name, v in variants.items()],
+    }
+    ladder = cost_ladder(p, part_a, n_distinct)
+    ladder_table = {"columns": list(ladder), "rows": [list(r) for r in zip(*ladder.values())]}
+
+    cache_sizes = np.unique(np.round(np.geomspace(1, CACHE_TABLE_LIMIT, 37)))
+    populations = [("Titanic rows", distinct_titanic_inputs(p["seed"])), ("10 thousand", 10_000),
+                   ("1 million", 1_000_000), ("1 billion", 1_000_000_000)]
+    hit_curve = {
+        "cache_entries": np.tile(cache_sizes, len(populations)),
+        "distinct_inputs": np.repeat([f"{name} (N={n:,})" for name, n in populations], cache_sizes.size),
+        "hit_rate": np.concatenate([zipf_hit_rate(cache_sizes, n, p["zipf_s"]) for _, n in populations]),
+    }
+
+    return {
+        "metrics": metrics,
+        "units": units,
+        "series": {
+            "pareto": {**grid, "on_front": front, "cheapest_meeting_slo": np.arange(front.size) == cheapest},
+            "sparsity_sweep": part_a["sweep"],
+            "cache_hit_curve": hit_curve,
+            "ladder": ladder,
+        },
+        "tables": {"precision": precision_table, "ladder": ladder_table},
+    }
+
+
+def _single_config(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -> dict[str, Any]:
+    hw = hardware_arrays([p["hardware"]])
+    qi = PRECISIONS.index(p["precision"])
+    res = fleet(batch_size=p["batch_size"], delay_s=p["max_queue_delay_ms"] / 1e3,
+                miss_rps=p["request_rps"] * (1 - hit_rate), hit_rps=p["request_rps"] * hit_rate,
+                slo_s=p["slo_ms"] / 1e3, rtt_s=p["network_rtt_ms"] / 1e3,
+                batch_overhead_s=hw["batch_overhead_s"][0], request_latency_s=hw["request_latency_s"][0],
+                request_share_s=hw["request_share_s"][0],
+                weight_bytes=part_a["bytes_by_precision"][p["precision"]],
+                bandwidth_bps=hw["bandwidth_bps"][0], macs=part_a["macs"], ops_per_s=hw["ops_per_s"][0, qi])
+    price, provisioned = _price_and_fleet(p, {k: hw[k][0] for k in ("spot", "on_demand")}, res["instances"])
+    return {"p95_ms": float(res["p95_s"]) * 1e3, "instances": float(provisioned),
+            "price_per_hour": float(price), "capacity_rps": float(res["capacity_rps"]),
+            "slo_met": bool(res["slo_met"])}
+
+
+# ==================================================================================================
+# charts
+# ==================================================================================================
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def _records(columns: dict[str, Any], keep=None) -> list[dict[str, Any]]:
+    keys = list(columns)
+    rows = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
+    return [r for r in rows if keep is None or keep(r)]
+
+
+def _finite(*names):
+    return lambda r: all(isinstance(r[n], (int, float)) and math.isfinite(r[n]) and r[n] > 0 for n in names)
+
+
+def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    params, series = result["params"], result["series"]
+    slo = params["slo_ms"]
+    pareto = _records(series["pareto"], _finite("p95_ms", "cost_per_million"))
+    for r in pareto:
+        r["meets"] = "meets SLO" if r["slo_met"] else "misses SLO"
+    cheapest = [r for r in pareto if r["cheapest_meeting_slo"]]
+    front = sorted((r for r in pareto if r["on_front"]), key=lambda r: r["p95_ms"])
+    log = {"type": "log"}
+    tooltip = [{"field": f, "type": t} for f, t in (
+        ("hardware", "nominal"), ("precision", "nominal"), ("batch_size", "quantitative"),
+        ("p95_ms", "quantitative"), ("cost_per_million", "quantitative"), ("instances", "quantitative"))]
+    x = {"field": "p95_ms", "type": "quantitative", "scale": {"zero": False}, "title": "p95 latency (ms)"}
+    y = {"field": "cost_per_million", "type": "quantitative", "scale": log,
+         "title": "cost per million predictions (USD)"}
+    pareto_layers = [
+        {"data": {"values": pareto}, "mark": {"type": "point", "filled": True},
+         "encoding": {"x": x, "y": y, "color": {"field": "hardware", "type": "nominal"},
+                      "shape": {"field": "precision", "type": "nominal"},
+                      "opacity": {"field": "meets", "type": "nominal",
+                                  "scale": {"domain": ["meets SLO", "misses SLO"], "range": [0.9, 0.2]}},
+                      "tooltip": tooltip}},
+        {"data": {"values": front}, "mark": {"type": "line", "color": "#555", "strokeDash": [4, 3]},
+         "encoding": {"x": x, "y": y, "order": {"field": "p95_ms", "type": "quantitative"}}},
+        {"data": {"values": [{"slo_ms": slo}]}, "mark": {"type": "rule", "color": "#c0392b"},
+         "encoding": {"x": {"field": "slo_ms", "type": "quantitative"}}},
+    ]
+    if cheapest:
+        pareto_layers += [
+            {"data": {"values": cheapest},
+             "mark": {"type": "point", "size": 400, "strokeWidth": 3, "color": "#000", "filled": False},
+             "encoding": {"x": x, "y": y, "tooltip": tooltip}},
+            {"data": {"values": [dict(r, label=f"cheapest meeting SLO: {r['hardware']} {r['precision']} "
+                                          f"batch {r['batch_size']}") for r in cheapest]},
+             "mark": {"type": "text", "align": "left", "dx": 12, "dy": -12},
+             "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
+        ]
+    sweep = _records(series["sparsity_sweep"])
+    precision_rows = [dict(zip(result["tables"]["precision"]["columns"], row))
+                      for row in result["tables"]["precision"]["rows"]]
+    accs = [r["accuracy"] for r in precision_rows]
+    # A fixed padding keeps equal accuracies readable (a zero-width domain renders one blank tick).
+    acc_domain = [max(0.0, math.floor(min(accs) * 50 - 1) / 50), min(1.0, math.ceil(max(accs) * 50 + 1) / 50)]
+    ladder = _records(series["ladder"], _finite("cost_per_million"))
+    for r in ladder:
+        r["latency"] = "offline" if r["p95_ms"] is None else f"p95 {r['p95_ms']:.3g} ms"
+    hits = _records(series["cache_hit_curve"])
+
+    return [
+        {"name": "pareto", "title": "Cost per million predictions against p95 latency",
+         "spec": {"$schema": SCHEMA, "width": "container", "height": 320, "layer": pareto_layers}},
+        {"name": "sparsity", "title": "Test accuracy against sparsity (magnitude pruning)",
+         "spec": {"$schema": SCHEMA, "width": "container", "height": 240,
+                  "layer": [
+                      {"data": {"values": sweep}, "mark": {"type": "line", "point": True},
+                       "encoding": {
+                           "x": {"field": "sparsity", "type": "quantitative", "title": "share of weights pruned",
+                                 "axis": {"format": ".0%"}},
+                           "y": {"field": "accuracy", "type": "quantitative", "scale": {"zero": False},
+                                 "axis": {"format": ".1%"}, "title": "held-out accuracy"},
+                           "color": {"field": "variant", "type": "nominal"},
+                           "tooltip": [{"field": "sparsity"}, {"field": "variant"}, {"field": "accuracy"}]}},
+                      {"data": {"values": [{"sparsity": params["sparsity"]}]},
+                       "mark": {"type": "rule", "strokeDash": [4, 3]},
+                       "encoding": {"x": {"field": "sparsity", "type": "quantitative"}}}]}},
+        {"name": "precision", "title": "Model size and accuracy per precision",
+         "spec": {"$schema": SCHEMA, "data": {"values": precision_rows},
+                  "hconcat": [
+                      {"width": 220, "height": 180, "mark": "bar",
+                       "encoding": {"x": {"field": "variant", "type": "nominal", "sort": None},
+                                    "y": {"field": "bytes", "type": "quantitative", "title": "bytes"},
+                                    "tooltip": [{"field": "variant"}, {"field": "bytes"}]}},
+                      {"width": 220, "height": 180, "mark": {"type": "point", "filled": True, "size": 80},
+                       "encoding": {"x": {"field": "variant", "type": "nominal", "sort": None},
+                                    "y": {"field": "accuracy", "type": "quantitative",
+                                          "scale": {"domain": acc_domain}, "axis": {"format": ".1%"},
+                                          "title": "held-out accuracy"},
+                                    "tooltip": [{"field": "variant"}, {"field": "accuracy"}]}}]}},
+        {"name": "ladder", "title": "The cost ladder for this scenario",
+         "spec": {"$schema": SCHEMA, "width": "container", "height": 220, "data": {"values": ladder},
+                  "encoding": {"y": {"field": "rung", "type": "nominal", "sort": None, "title": None},
+                               "x": {"field": "cost_per_million", "type": "quantitative", "scale": log,
+                                     "title": "cost per million predictions (USD)"}},
+                  "layer": [
+                      {"mark": {"type": "point", "filled": True, "size": 90},
+                       "encoding": {"color": {"field": "mode", "type": "nominal"},
+                                    "tooltip": [{"field": "rung"}, {"field": "hardware"},
+                                                {"field": "precision"}, {"field": "cost_per_million"},
+                                                {"field": "latency"}, {"field": "instances"}]}},
+                      {"mark": {"type": "text", "align": "left", "dx": 8},
+                       "encoding": {"text": {"field": "latency"}}}]}},
+        {"name": "cache", "title": "Prediction-cache hit rate against cache size (Zipf requests)",
+         "spec": {"$schema": SCHEMA, "width": "container", "height": 220,
+                  "layer": [
+                      {"data": {"values": hits}, "mark": "line",
+                       "encoding": {"x": {"field": "cache_entries", "type": "quantitative", "scale": log,
+                                          "title": "cache entries"},
+                                    "y": {"field": "hit_rate", "type": "quantitative",
+                                          "scale": {"domain": [0, 1]}, "title": "hit rate"},
+                                    "color": {"field": "distinct_inputs", "type": "nominal",
+                                              "sort": None, "title": "distinct inputs"}}},
+                      {"data": {"values": [{"cache_entries": max(params["cache"], 1)}]},
+                       "mark": {"type": "rule", "strokeDash": [4, 3]},
+                       "encoding": {"x": {"field": "cache_entries", "type": "quantitative"}}}]}},
+    ]
+
+
+# ==================================================================================================
+# widget
+# ==================================================================================================
+def check(p: dict[str, Any]) -> None:
+    if p["distill"] and p["model"] != "mlp":
+        raise ParamError("distill", "needs model=mlp (the MLP is the teacher the student learns from)")
+    if p["distill"] and p["student_hidden"] >= p["mlp_hidden"]:
+        raise ParamError("student_hidden", f"{p['student_hidden']} must be smaller than mlp_hidden "
+                                           f"({p['mlp_hidden']}) so the student is the smaller model")
+
+
+PARAMS = (
+    Param("model", "Model", "choice", "mlp", choices=("logistic", "mlp"), group="model",
+          help="Logistic regression or a one-hidden-layer MLP, trained on the Titanic training split."),
+    Param("mlp_hidden", "MLP hidden units", "int", 16, min=2, max=64, step=1, group="model"),
+    Param("precision", "Precision", "choice", "int8", choices=PRECISIONS, group="model",
+          help="fp16 casts weights and arithmetic; int8 runs integer-only inference."),
+    Param("quantization", "int8 scales", "choice", "per_tensor", choices=("per_tensor", "per_channel"),
+          group="model", help="One scale and zero point per weight tensor or per output channel."),
+    Param("sparsity", "Sparsity", "float", 0.5, min=0.0, max=0.95, step=0.05, group="model",
+          help="Share of weights removed by global magnitude pruning."),
+    Param("finetune_steps", "Fine-tuning steps after pruning", "int", 100, min=0, max=500, step=50,
+          group="model"),
+    Param("distill", "Distil into a smaller MLP", "bool", False, group="model"),
+    Param("student_hidden", "Student hidden units", "int", 4, min=1, max=32, step=1, group="model"),
+    Param("temperature", "Distillation temperature", "float", 4.0, min=1.0, max=10.0, step=0.5,
+          group="model"),
+    Param("seed", "Seed (split and training)", "int", 0, min=0, max=99, step=1, group="model"),
+    Param("deployment", "Deployment", "choice", "cloud", choices=("cloud", "edge"), group="serving"),
+    Param("hardware", "Cloud hardware", "choice", "c7i_xlarge", choices=tuple(CLOUD), group="serving"),
+    Param("edge_device", "Edge device", "choice", "raspberry_pi_5", choices=tuple(EDGE), group="serving"),
+    Param("pricing", "Pricing", "choice", "on_demand", choices=("on_demand", "spot"), group="serving"),
+    Param("spot_interruptions_per_day", "Spot interruptions per instance-day", "float", 0.5, min=0.0,
+          max=24.0, step=0.1, group="serving"),
+    Param("batch_size", "Max batch size", "int", 8, min=1, max=1024, step=1, log=True, group="serving"),
+    Param("max_queue_delay_ms", "Max queue delay", "float", 5.0, unit="ms", min=0.0, max=1000.0, step=0.5,
+          group="serving", help="How long the dynamic batcher waits to fill a batch."),
+    Param("request_rps", "Request rate", "float", 20000.0, unit="req/s", min=0.1, max=1e6, log=True,
+          group="traffic"),
+    Param("slo_ms", "Latency SLO (p95)", "float", 50.0, unit="ms", min=1.0, max=10000.0, log=True,
+          group="traffic"),
+    Param("network_rtt_ms", "Network round trip", "float", 20.0, unit="ms", min=0.0, max=500.0, step=1.0,
+          group="traffic", help="Paid by every cloud request; on-device inference skips it."),
+    Param("cache", "Prediction cache entries", "int", 64, min=0, max=CACHE_TABLE_LIMIT, log=True,
+          group="traffic", help="Exact-match cache of the most frequent inputs; 0 turns it off."),
+    Param("zipf_s", "Zipf exponent of request inputs", "float", 1.0, min=0.0, max=2.0, step=0.05,
+          group="traffic", help="0 = every input equally likely; larger = a few inputs dominate."),
+    Param("input_space", "Distinct inputs", "choice", "titanic", choices=("titanic", "custom"),
+          group="traffic", help="titanic: the distinct passenger feature rows; custom: distinct_inputs."),
+    Param("distinct_inputs", "Distinct inputs (custom)", "int", 1_000_000, min=1, max=1_000_000_000,
+          log=True, group="traffic"),
+    Param("active_hours_per_day", "Active hours per day", "float", 24.0, unit="h", min=1.0, max=24.0,
+          step=1.0, group="traffic"),
+    Param("autoscale_to_zero", "Scale to zero when idle", "bool", False, group="traffic"),
+    Param("large_model_gparams", "Ladder: large model size", "float", 70.0, unit="B params", min=1.0,
+          max=1000.0, log=True, group="traffic"),
+)
+
+WIDGET = Widget(
+    type="cost_performance_dashboard",
+    title="Cost-performance dashboard",
+    summary="Quantize, prune and distil the Titanic model for real, then price serving it across "
+            "hardware, batching, caching, spot and edge.",
+    params=PARAMS,
+    simulate=simulate,
+    charts=charts,
+    metrics=(
+        Metric("accuracy", "Test accuracy", "", ".1%"),
+        Metric("accuracy_delta", "Accuracy change vs fp32", "", "+.1%"),
+        Metric("model_bytes", "Model size", "B", ",.0f"),
+        Metric("p95_ms", "p95 latency", "ms", ".3g"),
+        Metric("throughput_rps", "Fleet capacity", "req/s", ",.0f"),
+        Metric("instances", "Instances", "", ",.0f"),
+        Metric("cache_hit_rate", "Cache hit rate", "", ".1%"),
+        Metric("cost_per_million", "Cost per million", "USD", ",.4g"),
+        Metric("monthly_cost_usd", "Monthly cost", "USD", ",.2f"),
+        Metric("fits_on_device", "Fits on device", "", ""),
+    ),
+    check=check,
+)

@@ -1,0 +1,400 @@
+"""distributed_training_lab: published figures, properties of the cluster model, the Titanic lab."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from widgets_py import api, distributed_sgd, ml, registry, scenarios
+from widgets_py import parallelism as par
+from widgets_py.core import ParamError
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_FILE = ROOT / "docs" / "widgets" / "distributed_training.titanic.json"
+W = registry.get("distributed_training_lab")
+# Part A only: keep the Titanic lab to a token size so big sweeps of the cluster model stay fast.
+QUICK_LAB = {"lab_steps": 2, "lab_workers": 1}
+
+GPT3 = {"n_layers": 96, "hidden": 12288, "heads": 96, "seq_len": 2048, "vocab": 51200}
+
+
+def run(**overrides):
+    return W.run({**QUICK_LAB, **overrides})["metrics"]
+
+
+# ---------------------------------------------------------------- published figures
+
+
+@pytest.mark.parametrize("stage, expected_gb", [(0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)])
+def test_zero_paper_worked_example(stage, expected_gb):
+    """Rajbhandari et al. 2020, Figure 1: Ψ = 7.5B parameters, N_d = 64."""
+    weights, grads, optimizer = par.zero_model_states(7.5e9, 64, stage)
+    assert round(float(weights + grads + optimizer) / 1e9, 1) == expected_gb
+    # the same through the widget: 64 data-parallel GPUs, size set directly
+    m = run(n_params=7.5e9, nodes=8, zero_stage=stage, global_batch=64, micro_batch=1)
+    assert round(m["params_gb"] + m["grads_gb"] + m["optimizer_gb"], 1) == expected_gb
+
+
+def test_gpt3_training_time_about_34_days():
+    """Narayanan et al. 2021 §5.1: 175B parameters, 300B tokens, 1024 A100s at 140 TFLOP/s ≈ 34 days."""
+    assert par.training_days(300e9, 175e9, 1024, 140e12) == pytest.approx(34, abs=0.5)
+    m = run(**GPT3, n_params=175e9, tokens=300e9, nodes=128, tp=8, pp=8, global_batch=1536, micro_batch=1,
+            recompute="full", achieved_tflops=140)
+    assert m["time_to_train_days"] == pytest.approx(33.9, abs=0.1)
+    assert m["achieved_tflops_per_gpu"] == pytest.approx(140)
+
+
+def test_gpt3_parameter_count_from_architecture():
+    assert par.transformer_params(96, 12288, 51200, 2048) == pytest.approx(174.6e9, abs=0.05e9)
+
+
+# Narayanan et al. 2021, Table 1: parameters (billions), heads, hidden, layers, t, p, GPUs, batch,
+# achieved TFLOP/s per GPU. Vocabulary 51,200, sequences of 2,048 tokens, full recomputation.
+MEGATRON_TABLE1 = [
+    (1.7, 24, 2304, 24, 1, 1, 32, 512, 137), (3.6, 32, 3072, 30, 2, 1, 64, 512, 138),
+    (7.5, 32, 4096, 36, 4, 1, 128, 512, 142), (18.4, 48, 6144, 40, 8, 1, 256, 1024, 135),
+    (39.1, 64, 8192, 48, 8, 2, 512, 1536, 138), (76.1, 80, 10240, 60, 8, 4, 1024, 1792, 140),
+    (145.6, 96, 12288, 80, 8, 8, 1536, 2304, 148), (310.1, 128, 16384, 96, 8, 16, 1920, 2160, 155),
+    (529.6, 128, 20480, 105, 8, 35, 2520, 2520, 163), (1008.0, 160, 25600, 128, 8, 64, 3072, 3072, 163),
+]
+
+
+@pytest.mark.parametrize("row", MEGATRON_TABLE1, ids=[f"{r[0]}B" for r in MEGATRON_TABLE1])
+def test_megatron_table1_parameter_counts(row):
+    billions, _, hidden, layers = row[:4]
+    assert par.transformer_params(layers, hidden, 51200, 2048) / 1e9 == pytest.approx(billions, abs=0.05)
+
+
+@pytest.mark.parametrize("row", MEGATRON_TABLE1[2:], ids=[f"{r[0]}B" for r in MEGATRON_TABLE1[2:]])
+def test_megatron_table1_throughput_within_15_percent(row):
+    """End-to-end TFLOP/s per GPU predicted from kernel efficiency, links and bubble (default 0.6 of
+    peak; Selene's 200 Gbit/s per GPU) against the measured figure. The two smallest models (hidden
+    < 4096) run smaller, less efficient matrix multiplies than one efficiency figure captures."""
+    _, heads, hidden, layers, t, p, gpus, batch, measured = row
+    m = run(n_layers=layers, hidden=hidden, heads=heads, seq_len=2048, vocab=51200, tp=t, pp=p,
+            nodes=gpus // 8, global_batch=batch, micro_batch=1, recompute="full", sequence_parallel=False,
+            zero_stage=0, network_gbps=200)
+    assert m["fits_in_memory"]
+    assert m["achieved_tflops_per_gpu"] == pytest.approx(measured, rel=0.15)
+
+
+def test_korthikanti_activation_formulas():
+    s, b, h, a = 2048, 1, 12288, 96
+    sbh = s * b * h
+    base = par.activation_bytes_per_layer(s, b, h, a, 1, "none", False)
+    assert base == pytest.approx(sbh * (34 + 5 * a * s / h))
+    tp_only = par.activation_bytes_per_layer(s, b, h, a, 8, "none", False)
+    assert tp_only == pytest.approx(sbh * (10 + 24 / 8 + 5 * a * s / (h * 8)))
+    sp_selective = par.activation_bytes_per_layer(s, b, h, a, 8, "selective", True)
+    assert sp_selective == pytest.approx(sbh * 34 / 8)
+    # "the combination of both techniques reduces activation memory by 5x" (paper abstract)
+    assert 4.5 < tp_only / sp_selective < 6
+    assert par.activation_bytes_per_layer(s, b, h, a, 8, "full", True) == pytest.approx(2 * sbh / 8)
+
+
+def test_flops_formulas_agree_with_6n_and_8n_rules():
+    l, h, V, s, B = 96, 12288, 51200, 2048, 1
+    P = par.transformer_params(l, h, V, s)
+    per_token_full = par.iteration_flops(B, s, l, h, V, "full") / (B * s)
+    per_token_none = par.iteration_flops(B, s, l, h, V, "none") / (B * s)
+    # within the attention (s/6h) and logit terms of 8·P and 6·P
+    assert per_token_full / (8 * P) == pytest.approx(1.027, abs=0.005)
+    assert per_token_none / (6 * P) == pytest.approx(1.027, abs=0.005)
+    assert per_token_none < par.iteration_flops(B, s, l, h, V, "selective") / (B * s) < per_token_full
+
+
+# ---------------------------------------------------------------- pipeline bubble
+
+
+@pytest.mark.parametrize("p, m, v, ratio", [(4, 8, 1, 3 / 8), (8, 32, 1, 7 / 32), (2, 1, 1, 1.0),
+                                            (4, 8, 2, 3 / 16), (8, 64, 4, 7 / 256), (4, 12, 3, 1 / 12)])
+def test_bubble_formula_matches_simulated_schedules(p, m, v, ratio):
+    assert par.bubble_ratio(p, m, v) == pytest.approx(ratio)
+    schedules = ["interleaved"] if v > 1 else ["gpipe", "1f1b"]
+    for schedule in schedules:
+        _, makespan, _ = par.simulate_pipeline(p, m, schedule, v)
+        ideal = m * (1.0 + 2.0)  # every micro-batch: forward 1 + backward 2 per GPU
+        assert (makespan - ideal) / ideal == pytest.approx(ratio), schedule
+        assert par.bubble_fraction(p, m, v) == pytest.approx((makespan - ideal) / makespan)
+
+
+@pytest.mark.parametrize("p, m, v", [(4, 8, 1), (4, 2, 1), (8, 16, 1), (4, 8, 2), (4, 16, 4)])
+def test_activation_depth_matches_simulated_schedules(p, m, v):
+    """Peak activations on the first GPU: 1F1B min(p, m) micro-batches, GPipe m, interleaved
+    (1 + (p−1)/(p·v)) times the 1F1B figure."""
+    layers = p * v * 3
+    for schedule in (["interleaved"] if v > 1 else ["gpipe", "1f1b"]):
+        _, _, peak = par.simulate_pipeline(p, m, schedule, v)
+        chunk_layers = layers / (p * v if schedule == "interleaved" else p)
+        assert peak[0] * chunk_layers == pytest.approx(par.layers_in_flight(layers, p, m, schedule, v))
+    if v > 1:
+        assert par.layers_in_flight(layers, p, m, "interleaved", v) == pytest.approx(layers * (1 + (p - 1) / (p * v)))
+
+
+@given(p=st.integers(2, 64), v=st.integers(1, 8), m=st.integers(1, 10_000))
+def test_bubble_shrinks_to_zero_as_micro_batches_grow(p, v, m):
+    assert par.bubble_fraction(p, 2 * m, v) < par.bubble_fraction(p, m, v)
+    assert par.bubble_fraction(p, 1000 * p * m, v) < 1e-3
+
+
+# ---------------------------------------------------------------- properties of the cluster model
+
+
+@st.composite
+def valid_setups(draw):
+    tp = draw(st.sampled_from([1, 2, 4, 8]))
+    pp = draw(st.sampled_from([1, 2, 4]))
+    dp = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    schedule = draw(st.sampled_from(["gpipe", "1f1b", "interleaved"] if pp > 1 else ["gpipe", "1f1b"]))
+    v = draw(st.sampled_from([2, 3])) if schedule == "interleaved" else 1
+    heads = tp * draw(st.integers(1, 4))
+    n_gpus = tp * pp * dp
+    micro = draw(st.sampled_from([1, 2, 4]))
+    m = pp * draw(st.integers(1, 4)) if schedule == "interleaved" else draw(st.integers(1, 16))
+    params = {
+        "tp": tp, "pp": pp, "schedule": schedule, "virtual_stages": max(v, 1), "heads": heads,
+        "hidden": heads * 64 * draw(st.integers(1, 4)), "n_layers": pp * v * draw(st.integers(1, 6)),
+        "seq_len": draw(st.sampled_from([128, 1024, 4096])), "vocab": draw(st.sampled_from([1000, 51200])),
+        "gpus_per_node": min(8, n_gpus), "nodes": max(1, n_gpus // 8), "micro_batch": micro,
+        "global_batch": micro * dp * m, "gpu": draw(st.sampled_from(sorted(par.gpu_catalog()))),
+        "zero_stage": draw(st.integers(0, 3)), "recompute": draw(st.sampled_from(["none", "selective", "full"])),
+        "sequence_parallel": draw(st.booleans()), "matmul_efficiency": draw(st.floats(0.05, 1.0)),
+        "spot": draw(st.booleans()), "preemptions_per_day": draw(st.floats(0, 50)),
+        "n_params": draw(st.sampled_from([0.0, 1e8, 7e9])),
+    }
+    if draw(st.booleans()):
+        params.update(mode="parameter_server", zero_stage=0, staleness=draw(st.integers(0, 4)),
+                      ps_servers=draw(st.integers(1, 8)))
+    return params
+
+
+def _walk(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, node
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_setups())
+def test_outputs_finite_non_negative_and_mfu_at_most_one(setup):
+    result = W.run({**QUICK_LAB, **setup})
+    metrics = result["metrics"]
+    assert 0 < metrics["mfu"] <= 1
+    assert 0 <= metrics["bubble_fraction"] < 1
+    assert metrics["step_time_s"] == pytest.approx(
+        sum(metrics[k] for k in ("compute_s", "tp_comm_s", "pp_comm_s", "pp_bubble_s", "dp_comm_s")))
+    for path, value in _walk(metrics):
+        if isinstance(value, bool):
+            continue
+        assert isinstance(value, (int, float)) and math.isfinite(value) and value >= 0, path
+    for path, value in _walk(result["series"]["scaling"]):
+        if not isinstance(value, (bool, str)):
+            assert value is not None and value >= 0, path
+
+
+@settings(max_examples=60, deadline=None)
+@given(valid_setups(), st.integers(1, 3))
+def test_memory_per_gpu_never_rises_with_more_data_parallel_gpus_under_zero(setup, zero_stage):
+    setup = {**setup, "mode": "sync", "zero_stage": zero_stage}
+    p = W.validate({**QUICK_LAB, **setup})
+    unit = p["tp"] * p["pp"]
+    dp = 2 ** np.arange(0, 9)
+    # strong scaling: a fixed global batch that every data-parallel degree can split
+    batch = p["micro_batch"] * dp[-1] * (p["pp"] if p["schedule"] == "interleaved" else 1)
+    res = W_cluster(p, unit * dp, np.full(dp.shape, batch))
+    assert np.all(np.diff(res["memory_per_gpu_gb"]) <= 1e-12)
+    # weak scaling: the global batch grows with the replicas
+    res = W_cluster(p, unit * dp, batch / dp[-1] * dp)
+    assert np.all(np.diff(res["memory_per_gpu_gb"]) <= 1e-12)
+
+
+def W_cluster(p, n, batch):
+    from widgets_py.distributed_training import cluster
+
+    return cluster(p, n, batch)
+
+
+def test_scaling_curve_is_one_vectorised_evaluation_matching_single_points():
+    from widgets_py.distributed_training import cluster
+
+    p = W.validate({**QUICK_LAB, "tp": 2, "pp": 2, "nodes": 2})
+    counts = np.array([4, 8, 16, 64])
+    curve = cluster(p, counts, np.full(4, 256.0))
+    for i, n in enumerate(counts):
+        single = cluster(p, n, 256)
+        assert float(curve["step_time_s"][i]) == pytest.approx(float(single["step_time_s"]))
+    series = W.run(QUICK_LAB)["series"]["scaling"]
+    assert series["gpus"][0] == 1 and max(series["gpus"]) == 4096
+    assert set(series["scaling"]) == {"strong", "weak"}
+
+
+def test_communication_dominates_the_tiny_preset_and_not_gpt3():
+    sf = scenarios.load(SCENARIO_FILE)
+    tiny = W.run({**sf.get("tiny-comm-bound").params, **QUICK_LAB})["metrics"]
+    assert tiny["dp_comm_s"] > 2 * tiny["compute_s"]
+    big = W.run({**sf.get("gpt3-175b-1024-a100").params, **QUICK_LAB})["metrics"]
+    assert big["compute_s"] > 0.7 * big["step_time_s"] and big["fits_in_memory"]
+
+
+def test_spot_preemption_model():
+    on_demand = run(spot=False)
+    spot = run(spot=True, preemptions_per_day=4, checkpoint_minutes=6, restart_minutes=10)
+    # Young: τ = √(2δM); overhead √(2δ/M) + R/M with M = 6 h, δ = 0.1 h, R = 1/6 h
+    assert spot["checkpoint_interval_h"] == pytest.approx(math.sqrt(2 * 0.1 * 6))
+    overhead = math.sqrt(2 * 0.1 / 6) + (10 / 60) / 6
+    assert spot["time_to_train_days"] == pytest.approx(on_demand["time_to_train_days"] * (1 + overhead))
+    assert spot["cost_usd"] == pytest.approx(on_demand["cost_usd"] * (1 + overhead) * (1 - 0.65))
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("overrides, param", [
+    ({"tp": 3}, "tp"),                                      # tp·pp does not divide 8 GPUs
+    ({"tp": 2, "pp": 3}, "tp"),                             # 6 does not divide 8 GPUs
+    ({"heads": 12, "hidden": 2048}, "heads"),              # heads do not divide hidden
+    ({"heads": 12, "hidden": 2304, "tp": 8}, "tp"),         # tp does not divide heads
+    ({"global_batch": 100}, "global_batch"),               # 100 ≠ micro 4 × dp 8 × k
+    ({"n_layers": 25, "pp": 2}, "pp"),
+    ({"schedule": "interleaved", "pp": 2, "virtual_stages": 5}, "virtual_stages"),
+    ({"schedule": "interleaved"}, "schedule"),             # pp = 1
+    ({"mode": "parameter_server", "zero_stage": 2}, "zero_stage"),
+    ({"achieved_tflops": 400}, "achieved_tflops"),         # above the A100's 312
+    ({"lab_workers": 64, "lab_batch": 64}, "lab_batch"),
+    ({"gpu": "B200"}, "gpu"),
+    ({"zero_stage": 4}, "zero_stage"),
+])
+def test_impossible_setups_rejected_with_one_line(overrides, param):
+    with pytest.raises(ParamError) as err:
+        W.validate(overrides)
+    assert err.value.param == param
+    assert "\n" not in str(err.value) and str(err.value).startswith(param)
+    payload = json.loads(api.run_json("distributed_training_lab", json.dumps(overrides)))
+    assert payload == {"ok": False, "error": str(err.value), "param": param}
+
+
+def test_cli_reports_bad_input_in_one_line():
+    proc = subprocess.run([sys.executable, "-m", "widgets_py", "run", "distributed_training_lab", "--set", "tp=3"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "tp:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- Part B: the Titanic lab
+
+
+@pytest.mark.parametrize("sizes", [[5, 1], [5, 16, 1]], ids=["logistic", "mlp"])
+@pytest.mark.parametrize("workers, batch", [(4, 8), (3, 10)])
+def test_sync_data_parallel_equals_one_worker_with_k_times_the_batch(sizes, workers, batch):
+    data = ml.titanic()
+    init = ml.init_layers(sizes, seed=3)
+    steps, lr, seed = 70, 0.3, 5  # 70 steps cross epoch boundaries, so reshuffles are covered too
+    dp_layers, dp_loss, _, _ = distributed_sgd.train_workers(init, data.X_train, data.y_train, workers, batch,
+                                                             steps, lr, seed)
+    one_layers, one_loss = ml.train(init, data.X_train, data.y_train, steps, workers * batch, lr, seed)
+    for a, b in zip(dp_layers, one_layers):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a["b"], b["b"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dp_loss, one_loss, rtol=1e-10)
+    # and the workers really did see different rows
+    rows = next(distributed_sgd.global_batches(data.X_train.shape[0], 1, workers * batch, seed))
+    shards = distributed_sgd.worker_batches(rows, workers)
+    assert shards.shape == (workers, batch) and len(set(shards.ravel())) == workers * batch
+
+
+def test_parameter_server_with_staleness_zero_is_synchronous_sgd():
+    data = ml.titanic()
+    init = ml.init_layers([5, 16, 1], seed=1)
+    sync = distributed_sgd.train_workers(init, data.X_train, data.y_train, 4, 8, 40, 0.3, 2, staleness=0)[0]
+    single = ml.train(init, data.X_train, data.y_train, 40, 32, 0.3, 2)[0]
+    stale = distributed_sgd.train_workers(init, data.X_train, data.y_train, 4, 8, 40, 0.3, 2, staleness=3)[0]
+    for a, b, c in zip(sync, single, stale):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-10, atol=1e-12)
+    assert not all(np.allclose(a["W"], c["W"]) for a, c in zip(sync, stale))
+
+
+def test_stale_gradients_use_old_weights():
+    """With staleness s the first s+1 updates all use the initial weights: for a logistic model
+    starting at zero, every gradient of those steps is computed at w = 0."""
+    data = ml.titanic()
+    init = ml.init_layers([5, 1])
+    X, y = data.X_train, data.y_train
+    layers = distributed_sgd.train_workers(init, X, y, 2, 8, 3, 0.5, 0, staleness=2)[0]
+    expected = ml.copy_layers(init)
+    for rows in distributed_sgd.global_batches(X.shape[0], 3, 16, 0):
+        expected = ml.sgd_step(expected, ml.loss_and_grads(init, X[rows], y[rows])[1], 0.5)
+    np.testing.assert_allclose(layers[0]["W"], expected[0]["W"], rtol=1e-12)
+
+
+def test_sweep_shortcut_agrees_with_per_worker_training():
+    data = ml.titanic()
+    init = ml.init_layers([5, 16, 1], seed=0)
+    _, _, test_loss, _ = distributed_sgd.train_workers(init, data.X_train, data.y_train, 4, 16, 60, 0.8, 0,
+                                                       1, data.X_test, data.y_test)
+    target = float(test_loss[30])
+    expected = int(np.argmax(test_loss <= target)) + 1
+    got = distributed_sgd.steps_to_reach(init, data.X_train, data.y_train, 64, 60, 0.8, 0, 1,
+                                         data.X_test, data.y_test, target)
+    assert got == expected
+
+
+def test_default_lab_learns_and_shows_diminishing_returns():
+    m = W.run({})["metrics"]
+    assert m["lab_test_accuracy"] > 0.75  # a sex + class + age model of survival
+    sweep = W.run({})["series"]["lab_sweep"]
+    times = [t for t in sweep["time_to_target_s"] if t is not None]
+    best = int(np.argmin(times))
+    assert 0 < best < len(times) - 1  # more workers help at first, then stop helping
+    assert sweep["comm_ms"] == sorted(sweep["comm_ms"])
+
+
+# ---------------------------------------------------------------- scenario file, charts, determinism
+
+
+def test_scenario_file_runs_every_preset_and_charts_are_inline():
+    sf = scenarios.load(SCENARIO_FILE, expected_type="distributed_training_lab")
+    assert sf.default == "titanic-sync"
+    names = {s.name for s in sf.scenarios}
+    assert {"gpt3-175b-1024-a100", "7b-one-h100-node", "tiny-comm-bound"} <= names
+    for sc in sf.scenarios:
+        payload = json.loads(api.run_json("distributed_training_lab", json.dumps(sc.params)))
+        assert payload["ok"], sc.name
+        assert payload["result"]["metrics"]["fits_in_memory"], sc.name
+        names = [c["name"] for c in payload["charts"]]
+        assert names == ["scaling", "memory", "step_time", "pipeline", "lab_curve", "lab_sweep"]
+        text = json.dumps(payload["charts"])
+        assert '"url"' not in text
+
+
+def test_charts_compile_with_vega_lite():
+    vl_convert = pytest.importorskip("vl_convert")
+    out = api.run("distributed_training_lab", {})
+    for chart in out["charts"]:
+        svg = vl_convert.vegalite_to_svg(json.loads(json.dumps(chart["spec"])))
+        assert svg.lstrip().startswith("<svg"), chart["name"]
+
+
+def test_deterministic():
+    assert W.run({"lab_steps": 30}) == W.run({"lab_steps": 30})
+
+
+def test_gpu_catalog_has_sources_and_dates():
+    catalog = par.gpu_catalog()
+    assert {"V100-32GB", "A100-80GB", "H100-SXM", "L4", "T4"} <= set(catalog)
+    for name, gpu in catalog.items():
+        for figure in ("peak_tflops", "memory_gb", "intra_node_gbs", "network_gbps_per_gpu", "price_per_gpu_hour"):
+            assert gpu[figure] > 0, (name, figure)
+            assert gpu["sources"][figure]["source"] and gpu["sources"][figure]["date"], (name, figure)

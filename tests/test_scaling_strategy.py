@@ -1,0 +1,268 @@
+"""Scaling strategy simulator: Kubernetes HPA rules, properties of the three strategies, bad input."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from widgets_py import scaling_strategy as ss
+from widgets_py.core import ParamError, metric_value
+from widgets_py.scenarios import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "docs" / "widgets" / "scaling_strategy.titanic.json"
+METRICS = (
+    "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "dropped_requests", "availability",
+    "cost_usd", "cost_per_million", "mean_utilization", "peak_replicas",
+)
+# Small, steady runs for property tests: one hour in one-minute steps, no spike, no noise.
+STEADY = {"hours": 1, "step_s": 60, "noise": 0, "spike_multiplier": 1, "failure_rate_per_hour": 0}
+
+
+def run(**overrides):
+    return ss.WIDGET.run(overrides)
+
+
+# ---------------------------------------------------------------- HPA
+
+
+def hpa(lam, step_s=15.0, mu=100.0, **kw):
+    kw.setdefault("min_replicas", 1)
+    kw.setdefault("max_replicas", 200)
+    kw.setdefault("target_utilization", 0.5)
+    return ss.autoscale(np.asarray(lam, dtype=float), step_s, mu, **kw)
+
+
+@pytest.mark.parametrize("window", [300.0, 600.0])
+def test_first_scale_down_waits_for_the_stabilization_window(window):
+    step = 15.0
+    high, low = 2000.0, 200.0
+    n_high, n_low = 240, 240
+    lam = np.r_[np.full(n_high, high), np.full(n_low, low)]
+    prov, _ = hpa(lam, step, scale_down_stabilization_s=window, cold_start_s=30.0)
+    t_drop = n_high * step
+    assert prov[n_high - 1] == 40  # 2000 req/s at 50 % of 100 req/s per replica
+    first_down = int(np.flatnonzero(np.diff(prov) < 0)[0]) + 1
+    # The last high recommendation was made one sync period before the drop; it must leave the
+    # window before the count may fall.
+    assert first_down * step >= t_drop - step + window
+    assert first_down * step <= t_drop + window + step  # and it does fall once it has left
+    assert prov[-1] == 4
+
+
+def test_scale_up_obeys_the_default_policies():
+    lam = np.r_[np.full(20, 50.0), np.full(200, 20000.0)]
+    prov, ready = hpa(lam, 15.0, max_replicas=300, cold_start_s=0.0)
+    increases = prov[1:] > prov[:-1]
+    assert increases.any()
+    # Default: at most max(+100 %, +4 pods) per 15 s period.
+    allowed = np.maximum(2 * prov[:-1], prov[:-1] + 4)
+    assert (prov[1:] <= allowed).all()
+    assert (prov[1:][increases] == allowed[increases]).any()  # the limit binds at least once
+    assert prov.max() == 300  # and max_replicas caps it
+
+
+def test_scale_up_obeys_custom_policies_and_counts_changes_over_the_period():
+    lam = np.r_[np.full(4, 50.0), np.full(400, 20000.0)]
+    prov, _ = hpa(lam, 15.0, scale_up_percent=50.0, scale_up_pods=2, scale_up_period_s=60.0, cold_start_s=0.0)
+    for k in range(4, len(prov)):
+        start = prov[max(k - 4, 0)]  # replicas at the start of the 60 s period
+        assert prov[k] <= max(math.ceil(start * 1.5), start + 2)
+
+
+def test_pods_still_starting_hold_back_a_second_scale_up():
+    lam = np.r_[np.full(4, 50.0), np.full(100, 1000.0)]
+    prov, ready = hpa(lam, 15.0, cold_start_s=120.0)
+    first_up = int(np.flatnonzero(np.diff(prov) > 0)[0]) + 1
+    # While the new pods start (counted at 0 %), the controller does not pile on more.
+    assert (prov[first_up : first_up + 8] == prov[first_up]).all()
+    assert (ready[first_up : first_up + 8] < prov[first_up]).all()
+
+
+@pytest.mark.parametrize("lam,mu,target", [(1000.0, 100.0, 0.5), (150.0, 100.0, 0.6), (730.0, 100.0, 0.6), (4321.0, 250.0, 0.7)])
+def test_sustained_load_reaches_the_replica_count_of_the_formula(lam, mu, target):
+    prov, ready = hpa(np.full(2 * 240, lam), 15.0, mu=mu, target_utilization=target, cold_start_s=45.0,
+                      initial_replicas=1)
+    r = int(prov[-1])
+    assert ready[-1] == r
+    ratio = lam / (r * mu) / target
+    # A fixed point of desired = ceil(current × metric / target), with no change inside the tolerance.
+    assert abs(ratio - 1.0) <= 0.1 or math.ceil(r * ratio - 1e-9) == r
+    exact = lam / (mu * target)
+    band = [k for k in range(1, 400) if abs(exact / k - 1.0) <= 0.1]
+    if len(band) <= 1:  # only one count is acceptable: it must be exactly the formula's
+        assert r == math.ceil(exact)
+    else:
+        assert r in band or r == math.ceil(exact)
+
+
+def test_failures_are_replaced_after_the_recovery_time():
+    thresholds = np.array([0.5, np.inf])  # one failure after half an instance-hour
+    prov, ready = hpa(np.full(240, 400.0), 15.0, thresholds_h=thresholds, recovery_s=300.0, cold_start_s=0)
+    assert prov.min() == prov.max() == 8
+    down = np.flatnonzero(ready < prov)
+    assert len(down) == 300 / 15  # exactly the recovery time, one replica short
+
+
+# ---------------------------------------------------------------- simulator properties
+
+
+def test_default_run_has_every_metric_for_every_strategy_and_is_deterministic():
+    a, b = run(), run()
+    assert a["metrics"] == b["metrics"]
+    for strategy in ss.STRATEGIES:
+        for name in METRICS:
+            value = metric_value(a["metrics"], f"{strategy}.{name}")
+            assert isinstance(value, (int, float)) and math.isfinite(value), (strategy, name)
+            assert f"{strategy}.{name}" in a["units"]
+    for m in ss.WIDGET.metrics:
+        metric_value(a["metrics"], m.name)
+    assert a["tables"]["comparison"]["rows"][0][0] == "vertical"
+    charts = ss.WIDGET.charts(a)
+    assert [c["name"] for c in charts] == ["demand_capacity", "replicas", "p95", "drops", "cost_vs_slo"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    rps=st.floats(1, 3000),
+    replicas=st.integers(1, 30),
+    policy=st.sampled_from(["round_robin", "least_connections", "power_of_two"]),
+)
+def test_more_replicas_never_raise_p95_at_fixed_load(rps, replicas, policy):
+    fewer = run(**STEADY, base_rps=rps, peak_rps=rps, replicas=replicas, lb_policy=policy)
+    more = run(**STEADY, base_rps=rps, peak_rps=rps, replicas=replicas + 1, lb_policy=policy)
+    f, m = fewer["metrics"]["horizontal_fixed"], more["metrics"]["horizontal_fixed"]
+    assert m["dropped_requests"] <= f["dropped_requests"] * (1 + 1e-9) + 1e-9
+    assert m["slo_attainment"] >= f["slo_attainment"] - 1e-9
+    if f["dropped_fraction"] < 1e-6:  # below saturation; over it see the overload test
+        assert m["p95_ms"] <= f["p95_ms"] * (1 + 1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    price=st.floats(0.01, 50),
+    replicas=st.integers(1, 20),
+    hours=st.sampled_from([1.0, 6.0, 24.0]),
+    size=st.sampled_from(sorted(ss.SIZES)),
+)
+def test_cost_is_proportional_to_replica_hours(price, replicas, hours, size):
+    r = run(price_per_hour=price, replicas=replicas, hours=hours, step_s=60, spike_start_h=0.5, vertical_size=size)
+    for name in ("horizontal_fixed", "autoscaled"):
+        m = r["metrics"][name]
+        assert m["cost_usd"] == pytest.approx(m["replica_hours"] * price, rel=1e-9)
+    assert r["metrics"]["horizontal_fixed"]["replica_hours"] == pytest.approx(replicas * hours)
+    assert r["metrics"]["vertical"]["cost_usd"] == pytest.approx(hours * ss.SIZES[size]["price_per_hour"], rel=1e-9)
+
+
+def _all_numbers(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _all_numbers(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _all_numbers(v)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield node
+    elif node is None:
+        yield float("nan")
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    base=st.floats(0, 500),
+    extra=st.floats(0.1, 5000),
+    spike=st.floats(1, 50),
+    service=st.floats(0.05, 500),
+    fail=st.floats(0, 5),
+    policy=st.sampled_from(["round_robin", "least_connections", "power_of_two"]),
+    resize=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_every_output_is_finite(base, extra, spike, service, fail, policy, resize, seed):
+    r = run(base_rps=base, peak_rps=base + extra, spike_multiplier=spike, spike_start_h=1, hours=3,
+            step_s=30, service_ms=service, failure_rate_per_hour=fail, lb_policy=policy,
+            vertical_resize=resize, seed=seed)
+    for part in ("metrics", "series", "tables"):
+        assert all(math.isfinite(x) for x in _all_numbers(r[part])), part
+
+
+@pytest.mark.parametrize("policy", ["round_robin", "least_connections", "power_of_two"])
+def test_overload_shows_as_drops_and_long_latency(policy):
+    # Twice what every strategy can serve: 4 workers × 250 req/s, demand 2000 req/s all hour.
+    r = run(**STEADY, base_rps=2000, peak_rps=2000, service_ms=4, replicas=4, min_replicas=4,
+            max_replicas=4, vertical_size="c7i.2xlarge", lb_policy=policy, queue_timeout_ms=1000)
+    for strategy in ss.STRATEGIES:
+        m = r["metrics"][strategy]
+        assert m["dropped_fraction"] >= 0.45, strategy
+        assert m["p50_ms"] >= 500.0, strategy
+        assert m["slo_attainment"] < 0.5, strategy
+
+
+def test_vertical_scaling_stops_at_the_hardware_limit():
+    sf = load(SCENARIOS, expected_type=ss.WIDGET.type)
+    params = dict(sf.get("gpu-hardware-limit").params)
+    params["vertical_resize"] = True
+    r = ss.WIDGET.run(params)
+    v, a = r["metrics"]["vertical"], r["metrics"]["autoscaled"]
+    assert v["dropped_fraction"] > 0.02  # the spike does not fit on 8 GPUs
+    assert a["dropped_fraction"] < v["dropped_fraction"]
+    capacity = [c for c, s in zip(r["series"]["timeline"]["capacity_rps"], r["series"]["timeline"]["strategy"]) if s == "vertical"]
+    assert max(capacity) <= 8 * 1000.0 / params["service_ms"] + 1e-9
+
+
+def test_a_vertical_failure_is_an_outage_but_a_replica_failure_is_not():
+    r = run(spike_multiplier=1, failure_rate_per_hour=0.3, recovery_s=600, replicas=4, min_replicas=3, seed=1)
+    assert r["metrics"]["vertical"]["availability"] < 1.0
+    assert r["metrics"]["horizontal_fixed"]["availability"] == 1.0
+
+
+def test_scenario_file_validates_and_its_default_runs():
+    sf = load(SCENARIOS, expected_type=ss.WIDGET.type)
+    assert sf.default == "titanic-launch"
+    assert {"titanic-launch", "gpu-hardware-limit"} <= {s.name for s in sf.scenarios}
+    r = ss.WIDGET.run(sf.get().params)
+    m = r["metrics"]
+    # The launch spike overruns the fixed capacity and the autoscaler absorbs most of it.
+    assert m["autoscaled"]["slo_attainment"] > m["horizontal_fixed"]["slo_attainment"]
+    assert m["autoscaled"]["cost_usd"] < m["horizontal_fixed"]["cost_usd"]
+    assert m["vertical"]["cost_usd"] == pytest.approx(m["horizontal_fixed"]["cost_usd"])
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "overrides,param",
+    [
+        ({"min_replicas": 10, "max_replicas": 3}, "min_replicas"),
+        ({"base_rps": -5}, "base_rps"),
+        ({"failure_rate_per_hour": -0.1}, "failure_rate_per_hour"),
+        ({"service_ms": 0}, "service_ms"),
+        ({"base_rps": 500, "peak_rps": 100}, "base_rps"),
+        ({"step_s": 1, "hours": 168}, "step_s"),
+        ({"lb_policy": "random"}, "lb_policy"),
+        ({"vertical_size": "c7i.huge"}, "vertical_size"),
+    ],
+)
+def test_bad_parameters_are_rejected_with_one_line_naming_them(overrides, param):
+    with pytest.raises(ParamError) as err:
+        ss.WIDGET.validate(overrides)
+    assert err.value.param == param
+    text = str(err.value)
+    assert text.startswith(param + ":") and "\n" not in text and "allowed" in text
+
+
+def test_cli_reports_a_bad_parameter_in_one_line():
+    proc = subprocess.run(
+        [sys.executable, "-m", "widgets_py", "run", ss.WIDGET.type, "--set", "min_replicas=9", "--set", "max_replicas=2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "min_replicas" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,279 @@
+"""Queueing formulas for replicated model servers, vectorised over arrays of load and server counts.
+
+Everything is numpy-only (it runs in Pyodide) and stable for hundreds of servers: the Erlang
+functions go through the Erlang B recursion, never through factorials.
+
+Models (exponential service with rate ``mu`` per server, Poisson arrivals at rate ``lam``):
+
+* **Erlang B and C.** ``B(0, a) = 1``, ``1/B(k, a) = 1 + (k/a)/B(k-1, a)`` and
+  ``C(c, a) = B / (1 - ρ(1 - B))`` with ``a = λ/μ`` and ``ρ = a/c`` (e.g. Kleinrock, *Queueing
+  Systems* vol. 1, 1975, §3.5 and §3.6; Gross & Harris, *Fundamentals of Queueing Theory*). Exact.
+
+* **M/M/c with a queue timeout (M/M/c+D).** Requests that would wait longer than ``T`` are dropped
+  (equivalently, they give up after ``T``; with first-come-first-served order the two are the same
+  for everyone else). Its stationary distribution exists for every load, overload included, which is
+  what lets one formula cover a quiet night and a launch-day spike. Level crossing on the virtual
+  waiting time ``V`` (Baccelli & Hébuterne 1981, "On queues with impatient customers"; Zeltyn &
+  Mandelbaum 2005, Queueing Systems 51, for M/M/n+G) gives, with ``θ = cμ − λ``:
+
+      P(n = k) = p₀ aᵏ/k!  for k < c (all arrivals then start at once),
+      density of V on (0, T):   g(w) = λ p_{c−1} e^{−θ w},
+      density of V above T:     g(T) e^{−cμ (w − T)},
+      P(dropped) = P(V > T) = g(T) / (cμ).
+
+  With ``T → ∞`` and ``θ > 0`` this is M/M/c: ``P(V > 0) = C(c, a)`` and ``P(V > t) = C e^{−θt}``.
+  A served request's response time is ``V + S`` with ``S ~ Exp(μ)``; its survival function and
+  density are closed forms (a hypo-exponential mixture) evaluated in log-safe form, so an overload
+  ``θ ≪ 0`` never overflows. Exact for stationary Poisson traffic.
+
+* **Load-balancing policies.** ``least_connections`` is the central queue above (M/M/c): a replica
+  takes the next request as soon as it is free. ``round_robin`` is modelled as random splitting:
+  ``c`` independent M/M/1+D queues with ``λ/c`` each — exact for random choice (what kube-proxy's
+  iptables mode does), slightly pessimistic for strict rotation. ``power_of_two`` (join the shorter
+  of two sampled queues) uses Mitzenmacher's supermarket model (IEEE TPDS 12(10), 2001): the fraction
+  of queues holding at least ``i`` requests is ``ρ^(2^i − 1)``, so the mean wait is
+  ``Σ_{i≥1} ρ^(2^(i+1) − 2) / μ``. The simulator represents power-of-two as a mixture of the
+  least-connections and round-robin distributions weighted so that its mean wait matches the
+  supermarket value (evaluated at ρ ≤ 0.99, where the series converges). The mean is exact in the
+  many-replica limit; the percentiles of this mixture are an approximation, and the weight is
+  clipped to [0, 1] so the policy never beats least-connections (the mean-field value does for
+  few replicas).
+
+Quantiles of mixtures (one step, one chart bucket, or a whole day) are found with a safeguarded
+Newton iteration on the log-survival, vectorised over all the quantiles solved at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_TINY = 1e-300
+
+
+def erlang_b(c, a):
+    """Blocking probability of an M/M/c/c loss system, vectorised; ``c`` integer ≥ 0, ``a`` ≥ 0."""
+    c = np.asarray(c, dtype=np.int64)
+    a = np.maximum(np.asarray(a, dtype=float), _TINY)
+    c, a = np.broadcast_arrays(c, a)
+    inv_b = np.ones(a.shape)
+    top = int(c.max(initial=0))
+    with np.errstate(over="ignore"):
+        for k in range(1, top + 1):
+            # Once k passes a step's server count its value is frozen.
+            inv_b = np.where(k <= c, 1.0 + (k / a) * inv_b, inv_b)
+    return 1.0 / inv_b
+
+
+def erlang_c(c, a):
+    """Probability that an arrival waits in M/M/c (1 when ``a ≥ c``, i.e. no steady state)."""
+    c = np.asarray(c, dtype=np.int64)
+    a = np.asarray(a, dtype=float)
+    b = erlang_b(c, a)
+    rho = a / np.maximum(c, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = b / (1.0 - rho * (1.0 - b))
+    return np.where(rho < 1.0, out, 1.0)
+
+
+def _h(u, x):
+    """(1 − e^{−u x}) / u for u ≥ 0, x ≥ 0, equal to x at u = 0; never overflows."""
+    ux = np.maximum(u * x, _TINY)
+    return x * (-np.expm1(-ux) / ux)
+
+
+@dataclass(frozen=True)
+class TimeoutQueue:
+    """Stationary M/M/c+D state for arrays of (λ, c); fields are arrays of one shape.
+
+    ``q_free``: an arrival finds a free server; ``k``: λ·p_{c−1} in the log-safe scaling;
+    ``p_drop``: an arrival would wait longer than the timeout and is dropped."""
+
+    mu: float
+    timeout: float
+    theta: np.ndarray
+    lam_shift: np.ndarray  # e^{-L} scaling exponent L = max(−θ, 0)·T
+    nu: np.ndarray  # μ − θ
+    q_free: np.ndarray
+    k: np.ndarray
+    p_drop: np.ndarray
+    mean_wait: np.ndarray  # mean wait of served requests
+
+    @property
+    def served(self) -> np.ndarray:
+        return 1.0 - self.p_drop
+
+    def survival(self, t):
+        """(U, u): U(t) = P(served and response > t) per arrival, u = −dU/dt. ``t`` broadcasts."""
+        mu, T = self.mu, self.timeout
+        th, nu = self.theta, self.nu
+        t = np.maximum(t, 0.0)
+        m = np.minimum(t, T)
+        first = self.q_free * np.exp(-mu * t)
+        # Requests still waiting at time t (only while t < T).
+        waiting = self.k * np.exp(-np.maximum(th, 0.0) * t) * _h(np.abs(th), np.maximum(T - t, 0.0))
+        # Requests that started service at w < t and are still in service.
+        expo = np.where(nu > 0, -self.lam_shift - mu * t + nu * m, -self.lam_shift - mu * t)
+        in_service = self.k * np.exp(expo) * _h(np.abs(nu), m)
+        return first + waiting + in_service, mu * (first + in_service)
+
+
+def timeout_queue(lam, c, mu: float, timeout: float) -> TimeoutQueue:
+    """M/M/c+D for arrays ``lam`` (requests/s) and ``c`` (servers ≥ 1), service rate ``mu``,
+    timeout ``timeout`` (s)."""
+    lam = np.asarray(lam, dtype=float)
+    c = np.asarray(c, dtype=np.int64)
+    lam, c = np.broadcast_arrays(lam, c)
+    T = float(timeout)
+    a = lam / mu
+    b_prev = erlang_b(c - 1, a)  # p_{c−1} / P(n < c)
+    cmu = c * mu
+    theta = cmu - lam
+    shift = np.maximum(-theta, 0.0) * T
+    lam_b = lam * b_prev
+    h_T = _h(np.abs(theta), T)
+    tail = np.exp(-np.maximum(theta, 0.0) * T) / cmu
+    denom = np.exp(-shift) + lam_b * (h_T + tail)
+    q_free = np.exp(-shift) / denom
+    k = lam_b / denom
+    p_drop = k * tail
+    # Mean wait of joined requests: ∫_0^T w g(w) dw / P(served), in the same scaling.
+    # ∫_0^T w e^{-θw} dw = (h(θ,T) − T e^{−θT}) / θ; use the shifted exponent for θ < 0.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a_th = np.abs(theta)
+        small = a_th * T < 1e-6
+        pos = theta > 0
+        # θ > 0: (h − T e^{−θT})/θ ; θ < 0 (scaled by e^{−|θ|T}): (T − h)/|θ|
+        moment_pos = (h_T - T * np.exp(-a_th * T)) / np.where(small, 1.0, a_th)
+        moment_neg = (T - h_T) / np.where(small, 1.0, a_th)
+        moment = np.where(small, 0.5 * T * T, np.where(pos, moment_pos, moment_neg))
+        served = q_free + k * h_T
+        mean_wait = np.where(served > 0, k * moment / np.maximum(served, _TINY), T)
+    return TimeoutQueue(mu, T, theta, shift, mu - theta, q_free, k, p_drop, mean_wait)
+
+
+def supermarket_mean_wait(rho, mu: float, terms: int = 16):
+    """Mean wait under power-of-two choices in the many-queue limit (Mitzenmacher 2001)."""
+    rho = np.asarray(rho, dtype=float)
+    total = np.zeros(rho.shape)
+    for i in range(1, terms + 1):
+        total = total + rho ** (2.0 ** (i + 1) - 2.0)
+    return total / mu
+
+
+def power_of_two_weight(lam, c, mu: float):
+    """Weight of the least-connections component in the power-of-two mixture (see module doc)."""
+    lam = np.asarray(lam, dtype=float)
+    c = np.asarray(c, dtype=np.int64)
+    rho = np.minimum(lam / (np.maximum(c, 1) * mu), 0.99)
+    a = rho * c
+    w_lc = erlang_c(c, a) / (np.maximum(c, 1) * mu * (1.0 - rho))
+    w_rr = rho / (mu * (1.0 - rho))
+    w_p2 = supermarket_mean_wait(rho, mu)
+    span = w_rr - w_lc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(span > 1e-12 * (w_rr + 1e-12), (w_rr - w_p2) / span, 1.0)
+    return np.clip(weight, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class PolicyQueue:
+    """Per-step response-time distribution under a load-balancing policy: a mixture of at most two
+    TimeoutQueue components, with per-arrival weights."""
+
+    parts: tuple[tuple[np.ndarray, TimeoutQueue], ...]
+    up: np.ndarray  # at least one serving replica
+
+    @property
+    def p_drop(self) -> np.ndarray:
+        out = sum(w * q.p_drop for w, q in self.parts)
+        return np.where(self.up, out, 1.0)
+
+    @property
+    def mean_wait(self) -> np.ndarray:
+        served = sum(w * q.served for w, q in self.parts)
+        total = sum(w * q.served * q.mean_wait for w, q in self.parts)
+        return np.where(self.up & (served > 0), total / np.maximum(served, _TINY), np.nan)
+
+    def survival(self, t):
+        U = 0.0
+        u = 0.0
+        for w, q in self.parts:
+            Uj, uj = q.survival(t)
+            U = U + w * Uj
+            u = u + w * uj
+        return np.where(self.up, U, 0.0), np.where(self.up, u, 0.0)
+
+
+POLICIES = ("round_robin", "least_connections", "power_of_two")
+
+
+def policy_queue(lam, c, mu: float, timeout: float, policy: str) -> PolicyQueue:
+    """Response-time model for ``c`` serving replicas (0 = outage) under ``policy``."""
+    lam = np.asarray(lam, dtype=float)
+    c = np.asarray(c, dtype=np.int64)
+    lam, c = np.broadcast_arrays(lam, c)
+    up = c > 0
+    cs = np.maximum(c, 1)
+    if policy == "least_connections":
+        parts = ((np.ones(lam.shape), timeout_queue(lam, cs, mu, timeout)),)
+    elif policy == "round_robin":
+        parts = ((np.ones(lam.shape), timeout_queue(lam / cs, 1, mu, timeout)),)
+    elif policy == "power_of_two":
+        w = power_of_two_weight(lam, cs, mu)
+        parts = (
+            (w, timeout_queue(lam, cs, mu, timeout)),
+            (1.0 - w, timeout_queue(lam / cs, 1, mu, timeout)),
+        )
+    else:
+        raise ValueError(f"lb_policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    return PolicyQueue(parts, up)
+
+
+def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
+    """Response-time quantiles of served requests, pooled over groups of steps.
+
+    ``weights``: arrivals per step; ``probs``: quantile levels (e.g. 0.95); ``starts``: first step
+    of each contiguous group (default: one group of all steps). Returns shape (len(probs), groups);
+    NaN where a group served nothing."""
+    weights = np.asarray(weights, dtype=float)
+    n = weights.shape[-1]
+    starts = np.array([0] if starts is None else starts, dtype=np.int64)
+    counts = np.diff(np.append(starts, n))
+    probs = np.asarray(probs, dtype=float).reshape(-1, 1)
+
+    def pooled(t_groups):
+        # Row by row: numpy's broadcasting of (steps,) against (levels, steps) is several times
+        # slower than a few one-dimensional passes.
+        U_rows, u_rows = [], []
+        for row in t_groups:
+            t_steps = row[0] if len(row) == 1 else np.repeat(row, counts)
+            U, u = queue.survival(t_steps)
+            U_rows.append(np.add.reduceat(weights * U, starts))
+            u_rows.append(np.add.reduceat(weights * u, starts))
+        return np.array(U_rows), np.array(u_rows)
+
+    U0, _ = pooled(np.zeros((1, len(starts))))
+    target = (1.0 - probs) * U0
+    # S(t) ≤ e^{−μ(t−T)} beyond the timeout, so this bracket always holds the quantile.
+    mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout
+    lo = np.zeros(target.shape)
+    hi = np.full(target.shape, T + np.log(1.0 / (1.0 - probs.max())) / mu + 1.0 / mu)
+    t = np.broadcast_to(-np.log(1.0 - probs) / mu, target.shape).copy()
+    log_target = np.log(np.maximum(target, _TINY))
+    empty = np.broadcast_to(U0 <= 0, target.shape)
+    for _ in range(max_iter):
+        U, u = pooled(t)
+        above = U > target
+        lo = np.where(above, t, lo)
+        hi = np.where(above, hi, t)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = (np.log(np.maximum(U, _TINY)) - log_target) * U / u
+        t_new = t + step
+        done = (np.abs(step) <= 1e-7 + 1e-6 * t) | empty  # 0.1 µs or one part in a million
+        if done.all():
+            break
+        bad = ~np.isfinite(t_new) | (t_new < lo) | (t_new > hi)
+        t = np.where(bad, 0.5 * (lo + hi), t_new)
+    return np.where(U0 > 0, t, np.nan)

@@ -1,0 +1,732 @@
+"""Scaling strategy simulator: one model served through a day of traffic three ways.
+
+* ``vertical``: one machine of ``vertical_size`` (a catalog of real instance sizes in
+  ``data/instance_sizes.json``; the family's largest size is the hardware limit). Its workers share
+  one queue. A failure is an outage until ``recovery_s`` has passed. With ``vertical_resize`` the
+  machine is resized to the smallest size of its family that meets demand at
+  ``target_utilization`` (same recommendation and stabilisation rules as the autoscaler below);
+  every resize is a stop–change type–start, an outage of ``resize_downtime_s``.
+* ``horizontal_fixed``: ``replicas`` copies of the family's smallest size behind a load balancer.
+  A failure removes one replica until its replacement is serving ``recovery_s`` later.
+* ``autoscaled``: the same replicas under the Kubernetes Horizontal Pod Autoscaler.
+
+Traffic. A daily cycle ``base + (peak − base)·(1 − cos(2π(h − 4)/24))/2`` (quietest at 04:00,
+busiest at 16:00), times ``spike_multiplier`` for ``spike_minutes`` from ``spike_start_h`` (a launch),
+times mean-one log-normal noise per step with spread ``noise``. Arrivals within a step are Poisson.
+
+Latency and drops. Each step is treated as stationary at its arrival rate and serving capacity
+(quasi-static): the M/M/c queue with a timeout of ``queue_timeout_ms`` (``queueing.py``). That model
+has a steady state at every load, so overload (λ ≥ cμ) fills the queue up to the timeout: requests
+that would wait longer are dropped and counted, and the ones that are served wait close to the
+timeout — overload always shows as drops and long latency. The backlog is bounded by the timeout
+(at most cμ·T requests), so it builds and drains within T/|ρ − 1| seconds; treating each step as
+stationary ignores that transient, which is shorter than a step unless ρ is within a few percent of
+1. Percentiles pool all served requests of the day (or of a chart bucket); SLO attainment is the
+share of all requests served within ``slo_ms`` (dropped ones count as misses). In a step or
+chart point where nothing is served (an outage) the latency shown is the timeout, when clients
+give up.
+
+Autoscaler. As documented in "Horizontal Pod Autoscaling" (kubernetes.io/docs/tasks/run-application/
+horizontal-pod-autoscale/) and its implementation (pkg/controller/podautoscaler): every
+``sync_period_s`` the controller measures mean utilisation of the ready pods (capped at 100 %: a
+saturated pod cannot show more), computes ``desired = ceil(ready × utilisation / target)`` and keeps
+the current count when the ratio is within ``tolerance`` of 1. While pods are still starting, a
+scale-up is re-checked with those pods counted at 0 % (as Kubernetes does) so it does not overshoot.
+Recommendations are stabilised: scale-down uses the highest recommendation within
+``scale_down_stabilization_s``, scale-up the lowest within ``scale_up_stabilization_s``. Rate
+policies (selectPolicy Max): scale-up may add ``max(scale_up_percent %, scale_up_pods)`` per
+``scale_up_period_s``; scale-down may remove ``scale_down_percent %`` per ``scale_down_period_s``.
+Defaults are Kubernetes' defaults. New pods serve only after ``cold_start_s``; scale-down removes
+starting pods first. Metrics are taken as instantaneous (real metrics-server readings lag by up to
+a scrape interval, which would delay scaling further).
+
+Failures. Each provisioned instance fails at ``failure_rate_per_hour`` (a Poisson process in
+instance-hours, seeded; all strategies share the same random stream, so they are compared on the
+same luck).
+
+Cost. Provisioned instance-seconds × price (starting and failed-and-replacing instances are paid).
+``cost_per_million`` is per million requests received. ``mean_utilization`` is busy worker-time over
+paid worker-time.
+
+What is exact: the stationary M/M/c+D and M/M/1+D distributions, Erlang B/C. Approximated: quasi-
+static steps, exponential service times (a model server's times are less variable, so real queues
+are somewhat shorter), the power-of-two mixture (see ``queueing.py``) and linear speed-up within an
+instance family.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import queueing
+from .core import Metric, Param, ParamError, Widget
+
+CATALOG_FILE = Path(__file__).with_name("data") / "instance_sizes.json"
+STRATEGIES = ("vertical", "horizontal_fixed", "autoscaled")
+STRATEGY_LABELS = {
+    "vertical": "Vertical (one big machine)",
+    "horizontal_fixed": "Horizontal, fixed replicas",
+    "autoscaled": "Horizontal, autoscaled (HPA)",
+}
+MAX_STEPS = 40_320  # a week at 15 s steps keeps one run well under a second
+CHART_BUCKETS = 288  # 5-minute points over a day
+
+
+def _load_catalog() -> dict[str, dict[str, Any]]:
+    doc = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    sizes: dict[str, dict[str, Any]] = {}
+    for family, spec in doc["families"].items():
+        for size in spec["sizes"]:
+            sizes[size["name"]] = {**size, "family": family}
+    return sizes
+
+
+SIZES = _load_catalog()
+
+
+def family_sizes(name: str) -> list[dict[str, Any]]:
+    family = SIZES[name]["family"]
+    return sorted((s for s in SIZES.values() if s["family"] == family), key=lambda s: s["workers"])
+
+
+# --------------------------------------------------------------------------------------------
+# Traffic and failures
+
+
+def demand(params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Step start times (s) and arrival rates (requests/s)."""
+    step = float(params["step_s"])
+    n = int(round(params["hours"] * 3600.0 / step))
+    t = np.arange(n) * step
+    hour = t / 3600.0
+    cycle = 0.5 * (1.0 - np.cos(2.0 * np.pi * (hour - 4.0) / 24.0))
+    lam = params["base_rps"] + (params["peak_rps"] - params["base_rps"]) * cycle
+    start = params["spike_start_h"] * 3600.0
+    in_spike = (t >= start) & (t < start + params["spike_minutes"] * 60.0)
+    lam = np.where(in_spike, lam * params["spike_multiplier"], lam)
+    sigma = float(params["noise"])
+    if sigma > 0:
+        rng = np.random.default_rng([int(params["seed"]), 1])
+        lam = lam * np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma * sigma)
+    return t, lam
+
+
+def failure_thresholds(params: dict[str, Any], max_exposure_h: float) -> np.ndarray:
+    """Cumulative instance-hours at which successive failures happen (shared by all strategies)."""
+    rate = float(params["failure_rate_per_hour"])
+    if rate <= 0:
+        return np.array([np.inf])
+    rng = np.random.default_rng([int(params["seed"]), 2])
+    expected = rate * max_exposure_h
+    count = int(expected + 6.0 * math.sqrt(expected) + 10)
+    return np.append(np.cumsum(rng.exponential(1.0 / rate, count)), np.inf)
+
+
+def _down_count(t: np.ndarray, fail_times: np.ndarray, recovery_s: float) -> np.ndarray:
+    """Failures whose recovery is still running at each time in ``t``."""
+    return np.searchsorted(fail_times, t, side="right") - np.searchsorted(
+        fail_times, t - recovery_s, side="right"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Horizontal Pod Autoscaler
+
+
+class _Window:
+    """Values recorded within the last ``span`` seconds (Kubernetes keeps entries strictly newer
+    than now − span)."""
+
+    __slots__ = ("span", "times", "values")
+
+    def __init__(self, span: float):
+        self.span = span
+        self.times: deque = deque()
+        self.values: deque = deque()
+
+    def prune(self, now: float) -> deque:
+        times, values, cutoff = self.times, self.values, now - self.span
+        while times and times[0] <= cutoff:
+            times.popleft()
+            values.popleft()
+        return values
+
+    def push(self, now: float, value: int) -> None:
+        if self.span > 0:
+            self.times.append(now)
+            self.values.append(value)
+
+    def clear(self) -> None:
+        self.times.clear()
+        self.values.clear()
+
+
+def _stabilized(up_window: _Window, down_window: _Window, now: float, rec: int, current: int) -> int:
+    """Kubernetes' stabilizeRecommendationWithBehaviors: clamp between the lowest recommendation in
+    the scale-up window and the highest in the scale-down window (the current one included)."""
+    up = min(min(up_window.prune(now), default=rec), rec)
+    down = max(max(down_window.prune(now), default=rec), rec)
+    up_window.push(now, rec)
+    down_window.push(now, rec)
+    out = current
+    if out < up:
+        out = up
+    if out > down:
+        out = down
+    return out
+
+
+def autoscale(
+    lam: np.ndarray,
+    step_s: float,
+    mu: float,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    target_utilization: float,
+    tolerance: float = 0.1,
+    sync_period_s: float = 15.0,
+    scale_up_stabilization_s: float = 0.0,
+    scale_down_stabilization_s: float = 300.0,
+    scale_up_percent: float = 100.0,
+    scale_up_pods: int = 4,
+    scale_up_period_s: float = 15.0,
+    scale_down_percent: float = 100.0,
+    scale_down_period_s: float = 15.0,
+    cold_start_s: float = 0.0,
+    recovery_s: float = 300.0,
+    thresholds_h: np.ndarray | None = None,
+    initial_replicas: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicas under the HPA for arrival rates ``lam`` per step: (provisioned, ready) per step."""
+    n = len(lam)
+    lam_list = lam.tolist()
+    provisioned_out = np.empty(n, dtype=np.int64)
+    ready_out = np.empty(n, dtype=np.int64)
+    thresholds = [math.inf] if thresholds_h is None else thresholds_h.tolist()
+    if initial_replicas is None:
+        first = lam_list[0] / (mu * target_utilization) if n else 0.0
+        initial_replicas = math.ceil(first - 1e-9)
+    ready = min(max(initial_replicas, min_replicas), max_replicas)
+    pending: list[float] = []  # times at which starting pods become ready, sorted
+    up_recs, down_recs = _Window(scale_up_stabilization_s), _Window(scale_down_stabilization_s)
+    added_in_period, removed_in_period = _Window(scale_up_period_s), _Window(scale_down_period_s)
+    sync_every = max(1, int(round(sync_period_s / step_s)))
+    exposure_h = 0.0
+    next_failure = 0
+    hour_per_step = step_s / 3600.0
+    up_factor = 1.0 + scale_up_percent / 100.0
+    down_factor = 1.0 - scale_down_percent / 100.0
+    for k in range(n):
+        now = k * step_s
+        while pending and pending[0] <= now:
+            pending.pop(0)
+            ready += 1
+        current = ready + len(pending)
+        if k % sync_every == 0:
+            load = lam_list[k]
+            util = 1.0 if ready == 0 else min(load / (ready * mu), 1.0)
+            ratio = util / target_utilization
+            if abs(ratio - 1.0) <= tolerance:
+                rec = current
+            elif ratio > 1.0 and pending and util * ready / (current * target_utilization) <= 1.0 + tolerance:
+                # Starting pods counted at 0 %: the scale-up is already under way.
+                rec = current
+            else:
+                rec = math.ceil(util * max(ready, 1) / target_utilization - 1e-9)
+            desired = _stabilized(up_recs, down_recs, now, rec, current)
+            if desired > current:
+                start = current - sum(added_in_period.prune(now))
+                limit = max(math.ceil(start * up_factor - 1e-9), start + scale_up_pods)
+                desired = min(desired, limit, max_replicas)
+            elif desired < current:
+                start = current + sum(removed_in_period.prune(now))
+                limit = math.floor(start * down_factor + 1e-9)
+                desired = max(desired, limit, min_replicas)
+            desired = min(max(desired, min_replicas), max_replicas)
+            if desired > current:
+                pending.extend([now + cold_start_s] * (desired - current))
+                pending.sort()
+                added_in_period.push(now, desired - current)
+            elif desired < current:
+                drop = current - desired
+                removed_in_period.push(now, drop)
+                while drop and pending:  # starting pods go first
+                    pending.pop()
+                    drop -= 1
+                ready -= drop
+            current = desired
+            if cold_start_s <= 0:
+                while pending and pending[0] <= now:
+                    pending.pop(0)
+                    ready += 1
+        provisioned_out[k] = current
+        ready_out[k] = ready
+        exposure_h += current * hour_per_step
+        while exposure_h >= thresholds[next_failure]:
+            next_failure += 1
+            if ready > 0:
+                ready -= 1
+            elif pending:
+                pending.pop(0)
+            else:
+                continue
+            bisect.insort(pending, now + step_s + recovery_s)
+    return provisioned_out, ready_out
+
+
+def vertical_resized(lam: np.ndarray, params: dict[str, Any], mu: float, thresholds_h: np.ndarray):
+    """Serving workers, paid workers, price per step and resize count of one machine resized
+    within its family."""
+    sizes = family_sizes(params["vertical_size"])
+    workers = [s["workers"] for s in sizes]
+    index = [s["name"] for s in sizes].index(params["vertical_size"])
+    step_s = float(params["step_s"])
+    n = len(lam)
+    lam_list = lam.tolist()
+    serving = np.empty(n, dtype=np.int64)
+    paid_workers = np.empty(n, dtype=np.int64)
+    price = np.empty(n)
+    up_recs = _Window(params["scale_up_stabilization_s"])
+    down_recs = _Window(params["scale_down_stabilization_s"])
+    sync_every = max(1, int(round(params["sync_period_s"] / step_s)))
+    outage_until = -1.0
+    thresholds = thresholds_h.tolist()
+    next_failure = 0
+    target, tol = params["target_utilization"], params["tolerance"]
+    resizes = 0
+    for k in range(n):
+        now = k * step_s
+        up = now >= outage_until
+        if up and k % sync_every == 0:
+            w = workers[index]
+            ratio = min(lam_list[k] / (w * mu), 1.0) / target
+            rec = w if abs(ratio - 1.0) <= tol else math.ceil(ratio * w - 1e-9)
+            want = _stabilized(up_recs, down_recs, now, rec, w)
+            new_index = next((i for i, wk in enumerate(workers) if wk >= want), len(workers) - 1)
+            if new_index != index:
+                index = new_index
+                resizes += 1
+                outage_until = now + params["resize_downtime_s"]
+                up_recs.clear()
+                down_recs.clear()
+                up = False
+        serving[k] = workers[index] if up else 0
+        paid_workers[k] = workers[index]
+        price[k] = sizes[index]["price_per_hour"]
+        if now + step_s > thresholds[next_failure] * 3600.0:
+            while now + step_s > thresholds[next_failure] * 3600.0:
+                next_failure += 1
+            outage_until = max(outage_until, now + step_s + params["recovery_s"])
+    return serving, paid_workers, price, resizes
+
+
+# --------------------------------------------------------------------------------------------
+# Simulation
+
+
+def _evaluate(lam, serving, provisioned, price_per_step, params, policy, mu, workers_per_replica=1):
+    """Latency, drops, availability and cost of one strategy from its per-step capacity."""
+    step_s = float(params["step_s"])
+    timeout = params["queue_timeout_ms"] / 1000.0
+    queue = queueing.policy_queue(lam, serving, mu, timeout, policy)
+    arrivals = lam * step_s
+    p_drop = queue.p_drop
+    dropped = arrivals * p_drop
+    served = arrivals - dropped
+    total = float(arrivals.sum())
+    U_slo, _ = queue.survival(params["slo_ms"] / 1000.0)
+    U_0, _ = queue.survival(0.0)
+    within = float((arrivals * (U_0 - U_slo)).sum())
+    # A strategy that served nothing (a run-long outage) shows the timeout: every client gave up then.
+    quantiles = queueing.mixture_quantiles(queue, arrivals, [0.5, 0.95, 0.99])[:, 0]
+    p50, p95, p99 = np.where(np.isfinite(quantiles), quantiles, timeout) * 1000.0
+    n = len(lam)
+    per = max(1, math.ceil(n / CHART_BUCKETS))
+    starts = np.arange(0, n, per)
+    bucket_p95 = queueing.mixture_quantiles(queue, arrivals, [0.95], starts=starts)[0]
+    bucket_p95 = np.where(np.isfinite(bucket_p95), bucket_p95, timeout) * 1000.0
+    cost = float(price_per_step.sum() * step_s / 3600.0)
+    replica_hours = float(provisioned.sum() * step_s / 3600.0)
+    paid_worker_s = float((provisioned * workers_per_replica).sum() * step_s)
+    busy_s = float(served.sum() / mu)
+    metrics = {
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "slo_attainment": within / total if total > 0 else 1.0,
+        "dropped_requests": float(dropped.sum()),
+        "dropped_fraction": float(dropped.sum()) / total if total > 0 else 0.0,
+        "availability": float(np.mean(serving > 0)),
+        "cost_usd": cost,
+        "cost_per_million": cost / total * 1e6 if total > 0 else 0.0,
+        "mean_utilization": busy_s / paid_worker_s if paid_worker_s > 0 else 0.0,
+        "peak_replicas": int(provisioned.max(initial=0)),
+        "replica_hours": replica_hours,
+    }
+    counts = np.diff(np.append(starts, n))
+
+    def bucket_mean(x):
+        return np.add.reduceat(np.asarray(x, dtype=float), starts) / counts
+
+    series = {
+        "capacity_rps": bucket_mean(serving * mu),
+        "replicas": bucket_mean(provisioned),
+        "p95_ms": bucket_p95,
+        "dropped_rps": bucket_mean(dropped / step_s),
+    }
+    return metrics, series, starts
+
+
+def simulate(params: dict[str, Any]) -> dict[str, Any]:
+    mu = 1000.0 / params["service_ms"]
+    step_s = float(params["step_s"])
+    t, lam = demand(params)
+    n = len(lam)
+    hours = n * step_s / 3600.0
+    thresholds = failure_thresholds(params, max(params["max_replicas"], params["replicas"]) * hours)
+    unit_price = params["price_per_hour"]
+    size = SIZES[params["vertical_size"]]
+    results: dict[str, tuple] = {}
+
+    # Vertical: one machine; its workers share one queue.
+    if params["vertical_resize"]:
+        v_serving, v_workers_paid, v_price, resizes = vertical_resized(lam, params, mu, thresholds)
+    else:
+        down = _down_count(t, thresholds * 3600.0, params["recovery_s"])
+        v_serving = np.where(down > 0, 0, size["workers"])
+        v_price = np.full(n, size["price_per_hour"])
+        v_workers_paid = np.full(n, size["workers"])
+        resizes = 0
+    results["vertical"] = _evaluate(
+        lam, v_serving, np.ones(n, dtype=np.int64), v_price, params, "least_connections", mu, v_workers_paid
+    )
+
+    # Horizontal, fixed: a failure takes one replica out until its replacement serves.
+    replicas = params["replicas"]
+    fail_times = thresholds / replicas * 3600.0
+    h_serving = np.maximum(replicas - _down_count(t, fail_times, params["recovery_s"]), 0)
+    h_prov = np.full(n, replicas, dtype=np.int64)
+    results["horizontal_fixed"] = _evaluate(
+        lam, h_serving, h_prov, h_prov * unit_price, params, params["lb_policy"], mu
+    )
+
+    # Horizontal, autoscaled.
+    a_prov, a_ready = autoscale(
+        lam,
+        step_s,
+        mu,
+        min_replicas=params["min_replicas"],
+        max_replicas=params["max_replicas"],
+        target_utilization=params["target_utilization"],
+        tolerance=params["tolerance"],
+        sync_period_s=params["sync_period_s"],
+        scale_up_stabilization_s=params["scale_up_stabilization_s"],
+        scale_down_stabilization_s=params["scale_down_stabilization_s"],
+        scale_up_percent=params["scale_up_percent"],
+        scale_up_pods=params["scale_up_pods"],
+        scale_up_period_s=params["scale_up_period_s"],
+        scale_down_percent=params["scale_down_percent"],
+        scale_down_period_s=params["scale_down_period_s"],
+        cold_start_s=params["cold_start_s"],
+        recovery_s=params["recovery_s"],
+        thresholds_h=thresholds,
+    )
+    results["autoscaled"] = _evaluate(lam, a_ready, a_prov, a_prov * unit_price, params, params["lb_policy"], mu)
+
+    metrics: dict[str, Any] = {name: results[name][0] for name in STRATEGIES}
+    metrics["vertical"]["resizes"] = resizes
+    metrics["total_requests"] = float(lam.sum() * step_s)
+    metrics["peak_demand_rps"] = float(lam.max(initial=0.0))
+    metrics["replica_capacity_rps"] = mu
+
+    starts = results["autoscaled"][2]
+    counts = np.diff(np.append(starts, n))
+    demand_rps = np.add.reduceat(lam, starts) / counts
+    hour_col = starts * step_s / 3600.0
+    timeline: dict[str, list] = {k: [] for k in ("hour", "strategy", "demand_rps", "capacity_rps", "replicas", "p95_ms", "dropped_rps")}
+    for name in STRATEGIES:
+        s = results[name][1]
+        timeline["hour"].extend(hour_col.tolist())
+        timeline["strategy"].extend([name] * len(starts))
+        timeline["demand_rps"].extend(demand_rps.tolist())
+        for col in ("capacity_rps", "replicas", "p95_ms", "dropped_rps"):
+            timeline[col].extend(np.asarray(s[col], dtype=float).tolist())
+
+    columns = [
+        "strategy", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "dropped_requests",
+        "availability", "cost_usd", "cost_per_million", "mean_utilization", "peak_replicas",
+    ]
+    rows = [[name] + [metrics[name][c] for c in columns[1:]] for name in STRATEGIES]
+    units = {
+        "total_requests": "requests",
+        "peak_demand_rps": "req/s",
+        "replica_capacity_rps": "req/s",
+        "vertical.resizes": "resizes",
+    }
+    for name in STRATEGIES:
+        units.update({f"{name}.{k}": u for k, u in _UNITS.items()})
+    return {
+        "metrics": metrics,
+        "units": units,
+        "series": {"timeline": timeline},
+        "tables": {"comparison": {"columns": columns, "rows": rows}},
+    }
+
+
+_UNITS = {
+    "p50_ms": "ms",
+    "p95_ms": "ms",
+    "p99_ms": "ms",
+    "slo_attainment": "fraction",
+    "dropped_requests": "requests",
+    "dropped_fraction": "fraction",
+    "availability": "fraction",
+    "cost_usd": "USD",
+    "cost_per_million": "USD per million requests",
+    "mean_utilization": "fraction",
+    "peak_replicas": "replicas",
+    "replica_hours": "replica-hours",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+
+
+_COLOR = {
+    "field": "strategy",
+    "type": "nominal",
+    "title": "Strategy",
+    "scale": {"domain": list(STRATEGIES), "range": ["#d95f02", "#7570b3", "#1b9e77"]},
+}
+
+
+def _records(series: dict[str, list], keys: list[str]) -> list[dict[str, Any]]:
+    cols = [series[k] for k in keys]
+    return [dict(zip(keys, row)) for row in zip(*cols)]
+
+
+def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    tl = result["series"]["timeline"]
+    schema = "https://vega.github.io/schema/vega-lite/v5.json"
+    hour_x = {"field": "hour", "type": "quantitative", "title": "Hour of day"}
+    first = [i for i, s in enumerate(tl["strategy"]) if s == STRATEGIES[0]]
+    demand_rows = [{"hour": tl["hour"][i], "demand_rps": tl["demand_rps"][i]} for i in first]
+    capacity_rows = _records(tl, ["hour", "strategy", "capacity_rps"])
+    demand_chart = {
+        "$schema": schema,
+        "width": "container",
+        "height": 240,
+        "layer": [
+            {
+                "data": {"values": demand_rows},
+                "mark": {"type": "area", "color": "#bbbbbb", "opacity": 0.6},
+                "encoding": {
+                    "x": hour_x,
+                    "y": {"field": "demand_rps", "type": "quantitative", "title": "Requests per second"},
+                },
+            },
+            {
+                "data": {"values": capacity_rows},
+                "mark": {"type": "line", "interpolate": "step-after"},
+                "encoding": {"x": hour_x, "y": {"field": "capacity_rps", "type": "quantitative"}, "color": _COLOR},
+            },
+        ],
+    }
+    replicas_chart = {
+        "$schema": schema,
+        "width": "container",
+        "height": 200,
+        "data": {"values": _records(tl, ["hour", "strategy", "replicas"])},
+        "mark": {"type": "line", "interpolate": "step-after"},
+        "encoding": {
+            "x": hour_x,
+            "y": {"field": "replicas", "type": "quantitative", "title": "Instances (mean per point)"},
+            "color": _COLOR,
+        },
+    }
+    p95_rows = [r for r in _records(tl, ["hour", "strategy", "p95_ms"]) if r["p95_ms"] is not None and r["p95_ms"] > 0]
+    slo = result["params"]["slo_ms"] if "params" in result else None
+    p95_layers: list[dict[str, Any]] = [
+        {
+            "data": {"values": p95_rows},
+            "mark": {"type": "line"},
+            "encoding": {
+                "x": hour_x,
+                "y": {"field": "p95_ms", "type": "quantitative", "title": "p95 latency (ms, log scale)", "scale": {"type": "log"}},
+                "color": _COLOR,
+            },
+        }
+    ]
+    if slo:
+        p95_layers.append(
+            {
+                "data": {"values": [{"slo_ms": slo}]},
+                "mark": {"type": "rule", "strokeDash": [4, 4], "color": "#444444"},
+                "encoding": {"y": {"field": "slo_ms", "type": "quantitative"}},
+            }
+        )
+    p95_chart = {"$schema": schema, "width": "container", "height": 220, "layer": p95_layers}
+    drops_chart = {
+        "$schema": schema,
+        "width": "container",
+        "height": 180,
+        "data": {"values": _records(tl, ["hour", "strategy", "dropped_rps"])},
+        "mark": {"type": "line"},
+        "encoding": {
+            "x": hour_x,
+            "y": {"field": "dropped_rps", "type": "quantitative", "title": "Dropped requests per second"},
+            "color": _COLOR,
+        },
+    }
+    m = result["metrics"]
+    bars = [
+        {"strategy": s, "cost_usd": m[s]["cost_usd"], "slo_attainment": m[s]["slo_attainment"]} for s in STRATEGIES
+    ]
+    y_strategy = {"field": "strategy", "type": "nominal", "title": None, "sort": list(STRATEGIES)}
+    comparison_chart = {
+        "$schema": schema,
+        "data": {"values": bars},
+        "hconcat": [
+            {
+                "width": 220,
+                "height": 90,
+                "mark": "bar",
+                "encoding": {
+                    "y": y_strategy,
+                    "x": {"field": "cost_usd", "type": "quantitative", "title": "Cost of the run (USD)"},
+                    "color": {**_COLOR, "legend": None},
+                },
+            },
+            {
+                "width": 220,
+                "height": 90,
+                "mark": "bar",
+                "encoding": {
+                    "y": {**y_strategy, "axis": None},
+                    "x": {
+                        "field": "slo_attainment",
+                        "type": "quantitative",
+                        "title": "Requests within the SLO",
+                        "scale": {"domain": [0, 1]},
+                        "axis": {"format": "%"},
+                    },
+                    "color": {**_COLOR, "legend": None},
+                },
+            },
+        ],
+    }
+    return [
+        {"name": "demand_capacity", "title": "Demand and serving capacity", "spec": demand_chart},
+        {"name": "replicas", "title": "Instances over time", "spec": replicas_chart},
+        {"name": "p95", "title": "p95 latency over time", "spec": p95_chart},
+        {"name": "drops", "title": "Dropped requests over time", "spec": drops_chart},
+        {"name": "cost_vs_slo", "title": "Cost and SLO attainment", "spec": comparison_chart},
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters
+
+
+def check(params: dict[str, Any]) -> None:
+    if params["min_replicas"] > params["max_replicas"]:
+        raise ParamError(
+            "min_replicas",
+            f"{params['min_replicas']} is more than max_replicas ({params['max_replicas']}) (allowed: at most max_replicas)",
+        )
+    if params["base_rps"] > params["peak_rps"]:
+        raise ParamError("base_rps", f"{params['base_rps']:g} is above peak_rps ({params['peak_rps']:g}) (allowed: at most peak_rps)")
+    steps = params["hours"] * 3600.0 / params["step_s"]
+    if steps > MAX_STEPS:
+        raise ParamError("step_s", f"{params['step_s']:g} s gives {steps:.0f} steps over {params['hours']:g} h (allowed: at most {MAX_STEPS} steps)")
+    if steps < 1:
+        raise ParamError("step_s", f"{params['step_s']:g} s is longer than the run of {params['hours']:g} h")
+    if params["spike_multiplier"] > 1 and params["spike_start_h"] >= params["hours"]:
+        raise ParamError("spike_start_h", f"{params['spike_start_h']:g} h is after the end of the run (allowed: below hours = {params['hours']:g})")
+
+
+SIZE_CHOICES = tuple(SIZES)
+
+PARAMS = (
+    # traffic
+    Param("base_rps", "Quietest traffic", "float", 20.0, "req/s", 0, 1e6, 1, group="traffic", log=True,
+          help="Requests per second at 04:00, the bottom of the daily cycle."),
+    Param("peak_rps", "Daily peak traffic", "float", 150.0, "req/s", 0.1, 1e6, 1, group="traffic", log=True,
+          help="Requests per second at 16:00, the top of the daily cycle (before any spike)."),
+    Param("spike_multiplier", "Launch spike", "float", 8.0, "×", 1, 100, 0.5, group="traffic",
+          help="Traffic is multiplied by this during the spike."),
+    Param("spike_start_h", "Spike starts at", "float", 10.0, "h", 0, 168, 0.25, group="traffic"),
+    Param("spike_minutes", "Spike length", "float", 45.0, "min", 0, 1440, 5, group="traffic"),
+    Param("noise", "Traffic noise", "float", 0.1, "", 0, 1, 0.05, group="traffic",
+          help="Spread of the mean-one log-normal factor applied to each step's rate."),
+    Param("hours", "Simulated time", "float", 24.0, "h", 0.25, 168, 1, group="traffic"),
+    Param("step_s", "Time step", "float", 15.0, "s", 1, 3600, 1, group="traffic"),
+    Param("seed", "Random seed", "int", 0, "", 0, 2**31 - 1, 1, group="traffic"),
+    # service
+    Param("service_ms", "Service time", "float", 4.0, "ms", 0.01, 60000, 0.5, group="service", log=True,
+          help="Mean time one worker spends on one request."),
+    Param("slo_ms", "Latency SLO", "float", 50.0, "ms", 0.01, 600000, 5, group="service", log=True),
+    Param("queue_timeout_ms", "Queue timeout", "float", 2000.0, "ms", 1, 120000, 100, group="service", log=True,
+          help="Requests that would wait longer than this are dropped (HTTP 503)."),
+    # vertical
+    Param("vertical_size", "Vertical instance size", "choice", "c7i.2xlarge", choices=SIZE_CHOICES, group="vertical",
+          help="One machine of this size; the last size of its family is the hardware limit."),
+    Param("vertical_resize", "Resize the machine with demand", "bool", False, group="vertical",
+          help="Move to the smallest size of the family that meets demand; each resize is downtime."),
+    Param("resize_downtime_s", "Resize downtime", "float", 180.0, "s", 0, 3600, 10, group="vertical"),
+    # horizontal
+    Param("replicas", "Fixed replicas", "int", 4, "", 1, 1000, 1, group="horizontal"),
+    Param("min_replicas", "Autoscaler minimum", "int", 2, "", 1, 1000, 1, group="horizontal"),
+    Param("max_replicas", "Autoscaler maximum", "int", 30, "", 1, 1000, 1, group="horizontal"),
+    Param("target_utilization", "Target utilisation", "float", 0.6, "", 0.05, 1.0, 0.05, group="horizontal"),
+    Param("cold_start_s", "Cold start", "float", 60.0, "s", 0, 3600, 5, group="horizontal",
+          help="Time from a scale-up decision until the new replica serves (schedule, pull, load model)."),
+    Param("sync_period_s", "HPA sync period", "float", 15.0, "s", 1, 600, 1, group="autoscaler"),
+    Param("tolerance", "HPA tolerance", "float", 0.1, "", 0, 1, 0.01, group="autoscaler"),
+    Param("scale_down_stabilization_s", "Scale-down stabilisation", "float", 300.0, "s", 0, 3600, 15, group="autoscaler"),
+    Param("scale_up_stabilization_s", "Scale-up stabilisation", "float", 0.0, "s", 0, 3600, 15, group="autoscaler"),
+    Param("scale_up_percent", "Scale-up policy: percent", "float", 100.0, "%", 0, 1000, 10, group="autoscaler"),
+    Param("scale_up_pods", "Scale-up policy: pods", "int", 4, "pods", 0, 1000, 1, group="autoscaler"),
+    Param("scale_up_period_s", "Scale-up policy period", "float", 15.0, "s", 1, 1800, 15, group="autoscaler"),
+    Param("scale_down_percent", "Scale-down policy: percent", "float", 100.0, "%", 0, 100, 10, group="autoscaler"),
+    Param("scale_down_period_s", "Scale-down policy period", "float", 15.0, "s", 1, 1800, 15, group="autoscaler"),
+    Param("lb_policy", "Load balancing", "choice", "round_robin", choices=queueing.POLICIES, group="horizontal"),
+    # reliability and cost
+    Param("failure_rate_per_hour", "Failures per instance-hour", "float", 0.02, "/h", 0, 10, 0.01, group="reliability"),
+    Param("recovery_s", "Recovery time", "float", 600.0, "s", 0, 86400, 30, group="reliability",
+          help="A failed instance is back (or replaced and serving) after this."),
+    Param("price_per_hour", "Price per replica", "float", 0.08925, "USD/h", 0, 1000, 0.01, group="reliability",
+          help="On-demand price of one horizontal replica (default: c7i.large, us-east-1)."),
+)
+
+WIDGET = Widget(
+    type="scaling_strategy_simulator",
+    title="Scaling strategies under real traffic",
+    summary=(
+        "Serve one model through a day of traffic with one big machine, a fixed set of replicas and a "
+        "Kubernetes-style autoscaler side by side: queueing latency, dropped requests, failures and cost."
+    ),
+    params=PARAMS,
+    simulate=simulate,
+    charts=charts,
+    metrics=tuple(
+        Metric(f"{s}.{name}", f"{label} ({short})", unit, fmt)
+        for s, short in (("vertical", "vertical"), ("horizontal_fixed", "fixed"), ("autoscaled", "autoscaled"))
+        for name, label, unit, fmt in (
+            ("p95_ms", "p95 latency", "ms", ".3g"),
+            ("slo_attainment", "Within SLO", "", ".1%"),
+            ("cost_usd", "Cost", "USD", ",.2f"),
+            ("availability", "Availability", "", ".2%"),
+        )
+    ),
+    check=check,
+)

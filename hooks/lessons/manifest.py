@@ -1,0 +1,38 @@
+"""``site/course.json``: the course in prerequisite order, for tools and the browser.
+
+Shape (issue 2): ``{"lessons": [{"id", "title", "url", "quiz_url", "flashcards_url", "prereqs",
+"next", "tags", "duration_min", "widgets": [{"type", "data"}]}]}``. URLs are site-relative (no
+leading slash) so the file is correct wherever the site is mounted; widget ``data`` is the scenario
+file's site-relative URL (the docs-absolute ``/widgets/x.json`` without its slash).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .course import Course
+
+
+def build(course: Course) -> dict[str, Any]:
+    return {
+        "lessons": [
+            {
+                "id": cl.lesson.id,
+                "title": cl.lesson.title,
+                "url": cl.url,
+                "quiz_url": cl.quiz_url,
+                "flashcards_url": cl.flashcards_url,
+                "prereqs": list(cl.lesson.prereqs),
+                "next": cl.lesson.next,
+                "tags": list(cl.lesson.tags),
+                "duration_min": cl.lesson.duration_min,
+                "widgets": [{"type": w.type, "data": w.data.lstrip("/")} for w in cl.lesson.widgets],
+            }
+            for cl in course.lessons
+        ]
+    }
+
+
+def dumps(course: Course) -> str:
+    return json.dumps(build(course), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,139 @@
+"""MkDocs adapter for the lesson core (hooks/lessons/*.py, which never imports mkdocs).
+
+Each event only hands data between MkDocs and the core:
+- on_files: load and validate all lessons, report problems, add the generated quiz, flashcards and
+  tags pages;
+- on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
+  and footer; fill generated pages; show problems as a banner;
+- on_post_build: write course.json and vendor ts-fsrs (the flashcard scheduler) into the site.
+
+Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
+Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
+running while the author fixes them.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import shutil
+from pathlib import Path
+
+from mkdocs.structure.files import File, Files
+
+from hooks.lessons import course as course_mod
+from hooks.lessons import frontmatter, manifest, pages
+from hooks.widgets.render import widget_html
+
+log = logging.getLogger("mkdocs.plugins.lessons")
+REPO = Path(__file__).resolve().parents[2]
+TS_FSRS = REPO / "node_modules" / "ts-fsrs"
+TS_FSRS_DEST = "assets/vendor/ts-fsrs"
+
+_state: dict = {"command": "build", "course": None, "roles": {}}
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    _state["command"] = command
+
+
+def on_files(files: Files, config) -> Files:
+    course = course_mod.load(Path(config.docs_dir), config.use_directory_urls)
+    _state["course"] = course
+    report = log.info if _state["command"] == "serve" else log.error
+    for problem in course.problems:
+        report("lesson problem: %s", problem)
+
+    roles: dict[str, tuple[str, object]] = {"index.md": ("home", None)}
+    for cl in course.lessons:
+        roles[cl.src_uri] = ("lesson", cl)
+        roles[cl.quiz_src] = ("quiz", cl)
+        roles[cl.flashcards_src] = ("flashcards", cl)
+        for src, title in ((cl.quiz_src, "Quiz"), (cl.flashcards_src, "Flashcards")):
+            _add_generated(files, config, src, title)
+    roles[course_mod.TAGS_SRC] = ("tags", None)
+    _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
+    for source in course.sources:  # broken lessons still get their problems banner
+        roles.setdefault(f"{course_mod.LESSONS_DIR}/{source.stem}.md", ("broken", source))
+    _state["roles"] = roles
+    if config.nav is None:
+        config.nav = _nav(course, files)
+    return files
+
+
+def _add_generated(files: Files, config, src_uri: str, title: str) -> None:
+    if files.get_file_from_path(src_uri) is not None:
+        log.error("lesson pages: docs/%s exists but is generated from front matter; remove it", src_uri)
+        return
+    files.append(File.generated(config, src_uri, content=f"# {title}\n"))
+
+
+def _nav(course, files: Files) -> list:
+    """Home, then each lesson with its quiz and flashcards, then other pages, then tags. Titles are
+    escaped: MkDocs' templates print nav titles as HTML."""
+    lessons = [
+        {f"{cl.position}. {html.escape(cl.lesson.title)}": [
+            {"Lesson": cl.src_uri}, {"Quiz": cl.quiz_src}, {"Flashcards": cl.flashcards_src}]}
+        for cl in course.lessons
+    ]
+    used = {"index.md", course_mod.TAGS_SRC} | {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
+    others = [f.src_uri for f in files.documentation_pages() if f.src_uri not in used]
+    home = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
+    return home + ([{"Lessons": lessons}] if lessons else []) + others + [{"Tags": course_mod.TAGS_SRC}]
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    role, item = _state["roles"].get(page.file.src_uri, (None, None))
+    if role == "lesson":
+        page.meta["title"] = html.escape(item.lesson.title)
+    elif role in ("quiz", "flashcards"):
+        page.meta["title"] = f"{role.capitalize()}: {html.escape(item.lesson.title)}"
+    elif role == "broken":
+        page.meta["title"] = html.escape(str(page.meta.get("title") or item.stem))
+        # MkDocs leaves malformed front matter in the body; drop it so the page shows the banner.
+        yaml_text, body, _ = frontmatter.split(page.file.content_string)
+        if yaml_text is not None:
+            return body
+    return markdown
+
+
+def on_page_content(content: str, page, config, files) -> str:
+    course = _state["course"]
+    role, item = _state["roles"].get(page.file.src_uri, (None, None))
+    url = page.url
+    if role == "lesson":
+        def render(wtype: str, data: str) -> str:
+            return widget_html(wtype, data, docs_dir=config.docs_dir, page_url=url)
+
+        banner = pages.problems_banner(course.problems_for(item.source.file))
+        body = pages.place_widgets(content, item, render)
+        return banner + pages.lesson_header(item, course, url) + body + pages.lesson_footer(item, course, url)
+    if role == "quiz":
+        return pages.quiz_page(item, course, url)
+    if role == "flashcards":
+        return pages.flashcards_page(item, course, url)
+    if role == "tags":
+        return pages.tags_page(course, url)
+    if role == "broken":
+        return pages.problems_banner(item.problems) + content
+    if role == "home":
+        course_map = pages.course_map(course, url)
+        content = content.replace(pages.COURSE_MAP_MARKER, course_map) if pages.COURSE_MAP_MARKER in content else content + course_map
+        return pages.problems_banner(course.problems) + content
+    return content
+
+
+def on_post_build(config) -> None:
+    site = Path(config.site_dir)
+    (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
+    # ts-fsrs schedules flashcard reviews in the browser; copied from node_modules so the site
+    # needs no CDN.
+    source = TS_FSRS / "dist" / "index.mjs"
+    if not source.exists():
+        log.error("%s is missing: run 'make install' (npm ci) to vendor ts-fsrs for the flashcards", source)
+        return
+    dest = site / TS_FSRS_DEST
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("dist/index.mjs", "dist/index.mjs.map", "LICENSE"):
+        if (TS_FSRS / name).exists():
+            shutil.copyfile(TS_FSRS / name, dest / Path(name).name)

@@ -1,0 +1,43 @@
+// Entry point for lesson, quiz and flashcards behaviour. No framework, no bundler: small ES modules.
+// mkdocs-material's instant navigation swaps pages without reloading, so everything binds on its
+// document$ observable, and each element is bound at most once.
+import { initFlashcards } from "./flashcards.js";
+import { initNotes } from "./notes.js";
+import { initQuiz } from "./quiz.js";
+import { initVideo } from "./video.js";
+
+const BINDINGS = [
+  [".course-quiz", initQuiz],
+  [".course-cards", initFlashcards],
+  [".course-notes", initNotes],
+  [".course-video", initVideo],
+];
+
+function bindAll() {
+  // mkdocs-material's search overlay is a dialog without a name; screen readers announce one.
+  const search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
+  if (search) search.setAttribute("aria-label", "Search");
+  for (const [selector, init] of BINDINGS) {
+    for (const element of document.querySelectorAll(selector)) {
+      if (element.dataset.courseBound) continue;
+      element.dataset.courseBound = "true";
+      try {
+        init(element);
+      } catch (err) {
+        // One broken widget must not stop the others; the static HTML still reads fine.
+        console.warn("course:", selector, err);
+      }
+    }
+  }
+}
+
+if (!window.__scalingCourseBound) {
+  window.__scalingCourseBound = true;
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(bindAll);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", bindAll);
+  } else {
+    bindAll();
+  }
+}

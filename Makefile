@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 MKDOCS := $(VENV)/bin/mkdocs
 CHROMIUM ?= /usr/bin/chromium
 PORT   ?= 8000
+# mkdocs-material prints a banner about MkDocs 2 on every build; we pin mkdocs<2 on purpose.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install build serve test test-fast bench browser clean schema
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SUB_PATH = "/course/"  # served under a sub-path on purpose: the site must not assume "/"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SITE_URL = re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M).group(1)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -65,6 +67,22 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+    def do_GET(self) -> None:
+        # The site is built for its site_url; material's instant navigation only follows links listed
+        # in sitemap.xml, so serve the sitemap as if the site had been built for this address.
+        if self.path.split("?")[0].endswith("/sitemap.xml"):
+            local = Path(self.translate_path(self.path))
+            if local.is_file():
+                here = f"http://{self.headers.get('Host')}{self.path.split('?')[0][: -len('sitemap.xml')]}"
+                body = local.read_text(encoding="utf-8").replace(SITE_URL, here).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+        super().do_GET()
 
 
 @pytest.fixture(scope="session")

@@ -15,20 +15,13 @@ import sys
 from typing import NoReturn, Sequence
 
 from . import api, registry
-from .core import ParamError, Widget
+from .core import ParamError
 from .scenarios import ScenarioError, load
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not a usage block
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
-
-
-def _param_help(widget: Widget) -> str:
-    lines = [f"parameters of {widget.type}:"]
-    for p in widget.params:
-        lines.append(f"  {p.name:<28} {p.label}; {p.allowed()}; default {p.default}")
-    return "\n".join(lines)
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -47,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("list", help="list widget types")
     p_params = sub.add_parser("params", help="print a widget's parameter schema as JSON")
     p_params.add_argument("type")
-    epilog = "\n\n".join(_param_help(registry.get(t)) for t in registry.names())
+    # Importing every simulator just to build help text would slow every call (and one broken module
+    # would break them all): the full list is one command away.
+    epilog = "parameters of a widget: python -m widgets_py params <type>"
     p_run = sub.add_parser(
         "run",
         help="simulate and print the result as JSON",

@@ -239,7 +239,7 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
     NaN where a group served nothing."""
     weights = np.asarray(weights, dtype=float)
     n = weights.shape[-1]
-    starts = np.array([0] if starts is None else starts, dtype=np.int64)
+    starts = np.array([0] if starts is None else starts, dtype=np.intp)  # reduceat needs intp indices (int32 in Pyodide)
     counts = np.diff(np.append(starts, n))
     probs = np.asarray(probs, dtype=float).reshape(-1, 1)
 

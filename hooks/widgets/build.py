@@ -1,0 +1,163 @@
+"""Build-time work for the widgets, free of MkDocs so it can be tested and reused directly.
+
+* :func:`widgets_archive` — ``widgets_py`` (sources + data) plus the worker entry module as one
+  deterministic zip whose name carries a hash of its content, so browsers may cache it forever.
+* :func:`write_site_assets` — copies the verified Pyodide runtime, the vendored Vega builds and the
+  archive into the built site.
+* :func:`prerender` — runs a widget in CPython and renders its charts to SVG, cached under
+  ``.cache/widgets-render`` keyed by everything that can change the output.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from . import runtime_assets
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = ROOT / "widgets_py"
+ENTRY_FILE = Path(__file__).with_name("entry.py")
+ENTRY_MODULE = "course_widgets_entry"
+RENDER_CACHE = ROOT / ".cache" / "widgets-render"
+VENDOR_FILES = {
+    "vega.min.js": ROOT / "node_modules" / "vega" / "build" / "vega.min.js",
+    "vega-lite.min.js": ROOT / "node_modules" / "vega-lite" / "build" / "vega-lite.min.js",
+    "vega-embed.min.js": ROOT / "node_modules" / "vega-embed" / "build" / "vega-embed.min.js",
+}
+# Width given to charts whose spec says width "container" when rendering static SVG (no container).
+STATIC_CHART_WIDTH = 640
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+class WidgetBuildError(ValueError):
+    """One line naming the file or widget at fault."""
+
+
+def package_files(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, Path]]:
+    """(archive name, path) for every source and data file of widgets_py, sorted, no caches."""
+    files = []
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir)
+        if not path.is_file() or "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo"):
+            continue
+        if rel.parts[0] != "data" and path.suffix != ".py":
+            continue
+        files.append((f"{package_dir.name}/{rel.as_posix()}", path))
+    return files
+
+
+def archive_bytes(package_dir: Path = PACKAGE_DIR) -> bytes:
+    """A zip that is byte-identical for identical sources (fixed dates, sorted names)."""
+    buffer = io.BytesIO()
+    entries = package_files(package_dir) + [(f"{ENTRY_MODULE}.py", ENTRY_FILE)]
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _archive(package_dir: Path, stamp: tuple) -> tuple[str, bytes]:
+    data = archive_bytes(package_dir)
+    return f"widgets_py-{hashlib.sha256(data).hexdigest()[:16]}.zip", data
+
+
+def widgets_archive(package_dir: Path = PACKAGE_DIR) -> tuple[str, bytes]:
+    """(file name with content hash, zip bytes); recomputed only when a file changes."""
+    stamp = tuple((name, p.stat().st_mtime_ns, p.stat().st_size) for name, p in package_files(package_dir))
+    stamp += ((ENTRY_FILE.stat().st_mtime_ns,),)
+    return _archive(package_dir, stamp)
+
+
+def _copy_if_changed(src: Path, dest: Path) -> None:
+    if dest.exists() and dest.stat().st_size == src.stat().st_size and dest.stat().st_mtime >= src.stat().st_mtime:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dest)
+
+
+def write_site_assets(site_dir: Path, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Copy runtime, vendored Vega and the widgets archive into ``site_dir/assets``."""
+    assets = Path(site_dir) / "assets"
+    for path in runtime_assets.shipped_files(cache_dir):
+        _copy_if_changed(path, assets / "pyodide" / path.name)
+    for name, src in VENDOR_FILES.items():
+        if not src.exists():
+            raise WidgetBuildError(f"{src} not found: run 'npm ci'")
+        _copy_if_changed(src, assets / "vendor" / name)
+    archive_name, data = widgets_archive()
+    target = assets / "widgets" / archive_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob("widgets_py-*.zip"):
+        if stale.name != archive_name:
+            stale.unlink()
+    if not target.exists():
+        target.write_bytes(data)
+    return {"archive": archive_name}
+
+
+# --- pre-rendering -------------------------------------------------------------------------------
+
+def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with container-relative sizes replaced, since there is no container at build time."""
+    spec = dict(spec)
+    if spec.get("width") == "container":
+        spec["width"] = STATIC_CHART_WIDTH
+    if spec.get("height") == "container":
+        spec["height"] = 300
+    autosize = spec.get("autosize")
+    if isinstance(autosize, dict) and autosize.get("resize"):
+        spec["autosize"] = {k: v for k, v in autosize.items() if k != "resize"}
+    return spec
+
+
+def chart_svg(spec: dict[str, Any]) -> str:
+    import vl_convert
+
+    try:
+        return vl_convert.vegalite_to_svg(static_spec(spec), vl_version="6.4")
+    except Exception as err:  # vl-convert raises plain ValueError with a long message
+        raise WidgetBuildError(f"chart cannot be rendered: {str(err).splitlines()[0]}") from None
+
+
+def render_key(widget_type: str, params: dict[str, Any]) -> str:
+    import vl_convert
+
+    archive_name, _ = widgets_archive()  # names every simulator source and data file by content
+    renderer = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # how specs become SVG
+    text = json.dumps([widget_type, params, archive_name, renderer, vl_convert.__version__], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def prerender(widget_type: str, params: dict[str, Any], cache_dir: Path | None = None) -> dict[str, Any]:
+    """``{"ok", "result", "charts", "metrics", "svgs"}`` for these params; cached on disk."""
+    cache_dir = cache_dir or RENDER_CACHE
+    # the entry module imports widgets_py exactly as in the browser
+    from .entry import compute
+
+    key = render_key(widget_type, params)
+    cached = cache_dir / f"{key}.json"
+    if cached.exists():
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except ValueError:
+            cached.unlink()
+    out = compute(widget_type, params)
+    if not out["ok"]:
+        raise WidgetBuildError(f"{widget_type}: default scenario fails: {out['error']}")
+    out["svgs"] = [chart_svg(chart["spec"]) for chart in out["charts"]]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{id(out)}.tmp")
+    tmp.write_text(json.dumps(out, allow_nan=False), encoding="utf-8")
+    tmp.replace(cached)
+    return out

@@ -1,0 +1,89 @@
+"""What the browser worker calls, and the build uses for the same formatting.
+
+This file is packed into the widgets archive as the top-level module ``course_widgets_entry`` next to
+``widgets_py``; it must stay stdlib + widgets_py only (it runs in Pyodide with numpy and nothing else).
+Formatting the key numbers here, in Python, keeps the static HTML and the live widget identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from typing import Any
+
+from widgets_py import api, registry
+from widgets_py.core import ParamError, metric_value
+
+
+def format_value(value: Any, fmt: str, unit: str = "") -> str:
+    """``value`` formatted with a Python format spec, plus its unit; missing values show a dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        try:
+            text = format(value, fmt or ".3g")
+        except (TypeError, ValueError):
+            text = str(value)
+    if unit and not text.endswith("%"):
+        text = f"{text}\u00a0{unit}"
+    return text
+
+
+def formatted_metrics(widget_type: str, metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{metric name: {"value": raw, "text": display}}`` for the widget's declared key metrics."""
+    out: dict[str, dict[str, Any]] = {}
+    for metric in registry.get(widget_type).metrics:
+        try:
+            value = metric_value(metrics, metric.name)
+        except (KeyError, TypeError):
+            value = None
+        out[metric.name] = {"value": value, "text": format_value(value, metric.fmt, metric.unit)}
+    return out
+
+
+def compute(widget_type: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Run a widget; every failure comes back as data with one readable line."""
+    try:
+        out = api.run(widget_type, overrides or {})
+    except ParamError as err:
+        return {"ok": False, "error": str(err), "param": err.param}
+    except Exception as err:  # a bug in a simulator must not kill the worker or lose the chart
+        text = f"the simulation failed: {type(err).__name__}: {err}".splitlines()[0]
+        return {"ok": False, "error": text + _where(err), "param": None}
+    out["metrics"] = formatted_metrics(widget_type, out["result"].get("metrics", {}))
+    return {"ok": True, **out}
+
+
+def _where(err: BaseException) -> str:
+    """`` (at widgets_py/x.py:123)`` for the innermost frame in widgets_py, so authors can find the bug."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "widgets_py" in f.filename.replace("\\", "/")]
+    if not frames:
+        return ""
+    path = frames[-1].filename.replace("\\", "/")
+    return f" (at {path[path.rindex('widgets_py'):]}:{frames[-1].lineno})"
+
+
+def preload(widget_types: list[str]) -> list[str]:
+    """Import these widgets' modules; return the types that loaded (a broken one is reported as a
+    message when it is run)."""
+    loaded = []
+    for widget_type in widget_types:
+        try:
+            registry.get(widget_type)
+        except Exception:  # noqa: BLE001 - compute() turns the same failure into a message
+            continue
+        loaded.append(widget_type)
+    return loaded
+
+
+def compute_json(widget_type: str, overrides_json: str) -> str:
+    try:
+        overrides = json.loads(overrides_json or "{}")
+    except ValueError:
+        return json.dumps({"ok": False, "error": "parameters are not valid JSON", "param": None})
+    if not isinstance(overrides, dict):
+        return json.dumps({"ok": False, "error": "parameters must be an object", "param": None})
+    return json.dumps(compute(widget_type, overrides), allow_nan=False)

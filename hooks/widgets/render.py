@@ -1,0 +1,314 @@
+"""The HTML of one widget: real results (numbers, SVG charts, data tables) before any JavaScript runs,
+plus the schema-driven controls and the embedded data the front end needs to go live.
+
+Everything authored or computed is escaped; URLs are relative or ``data:`` only, so the page works
+under any sub-path and never reaches another origin.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from widgets_py import registry
+from widgets_py.core import Param, Widget
+from widgets_py.scenarios import ScenarioError, ScenarioFile, load
+
+from .build import WidgetBuildError, prerender, widgets_archive
+
+STATE_VERSION = 1
+MAX_TABLE_ROWS = 400  # a table view longer than this helps nobody; the downloads hold everything
+
+
+def _a(value: Any) -> str:
+    """Attribute-safe text."""
+    return escape(str(value), quote=True)
+
+
+def script_json(data: Any) -> str:
+    """JSON that reads back unchanged as the text of an HTML element: no markup or entity can form."""
+    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def asset_prefix(page_url: str) -> str:
+    """Relative path from a page (MkDocs ``page.url``, e.g. ``lessons/x/``) back to the site root."""
+    return "../" * page_url.count("/")
+
+
+# Runs while the parser reaches the first widget: the tab's Python worker starts booting before the
+# rest of a long page is parsed (module scripts would wait for that). widgets.js adopts the worker and
+# replays what it said meanwhile. Guarded, so later widgets and instant navigation do nothing.
+BOOT_SCRIPT = (
+    "(function(){var r=window.__courseWidgets=window.__courseWidgets||{};"
+    "if(r.worker||r.bootWorker||r.fatal||!window.Worker)return;"
+    "try{var w=new Worker(new URL(%(worker)s,document.baseURI),{type:'module'});}catch(e){return;}"
+    "r.early=[];r.bootWorker=w;r.workerStarts=(r.workerStarts||0)+1;r.timings={start:performance.now()};"
+    "w.onmessage=function(e){r.early.push(e.data)};"
+    "w.onerror=function(e){e.preventDefault();r.early.push({type:'fatal',error:e.message||'the worker could not start'})};"
+    "w.postMessage({type:'init',archive:%(archive)s,widgets:[%(widget)s]});})();"
+)
+
+
+def boot_script(prefix: str, archive_name: str, widget_type: str) -> str:
+    values = {"worker": prefix + "assets/widgets/worker.js", "archive": archive_name, "widget": widget_type}
+    return BOOT_SCRIPT % {k: script_json(v) for k, v in values.items()}
+
+
+def scenario_label(docs_dir: str | Path, data_path: str) -> tuple[Path, str]:
+    docs = Path(docs_dir)
+    path = docs / data_path.lstrip("/")
+    label = f"{docs.name}/{data_path.lstrip('/')}"
+    return path, label
+
+
+def load_scenarios(widget_type: str, data_path: str, docs_dir: str | Path) -> ScenarioFile:
+    """Validated scenario file; raises ScenarioError/WidgetBuildError with one line naming the file."""
+    path, label = scenario_label(docs_dir, data_path)
+    if widget_type not in registry.MODULES:
+        raise WidgetBuildError(f"{label}: unknown widget type {widget_type!r} "
+                               f"(allowed: {', '.join(registry.MODULES)})")
+    return load(path, expected_type=widget_type, label=label)
+
+
+# --- chart data -----------------------------------------------------------------------------------
+
+def chart_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inline data rows of a chart (top-level data, else every layer's, concatenated)."""
+    data = spec.get("data")
+    if isinstance(data, dict) and isinstance(data.get("values"), list):
+        return [row for row in data["values"] if isinstance(row, dict)]
+    rows: list[dict[str, Any]] = []
+    for part in spec.get("layer", []) + spec.get("hconcat", []) + spec.get("vconcat", []):
+        if isinstance(part, dict):
+            rows.extend(chart_rows(part))
+    return rows
+
+
+def columns_of(rows: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else f"{value:.6g}"
+    return str(value)
+
+
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    cols = columns_of(rows)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow([cell_text(row.get(c)) if not isinstance(row.get(c), float) else repr(row[c])
+                         for c in cols])
+    return out.getvalue()
+
+
+def _table_html(rows: list[dict[str, Any]], title: str) -> str:
+    cols = columns_of(rows)
+    head = "".join(f'<th scope="col">{escape(c)}</th>' for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell_text(row.get(c)))}</td>" for c in cols) + "</tr>"
+        for row in rows[:MAX_TABLE_ROWS]
+    )
+    more = (f'<p class="cw-table-note">First {MAX_TABLE_ROWS} of {len(rows)} rows; the downloads hold all.</p>'
+            if len(rows) > MAX_TABLE_ROWS else "")
+    return (f'<table><caption>{escape(title)}</caption><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table>{more}')
+
+
+def _downloads_html(stem: str) -> str:
+    """Buttons that save the chart's current data; the front end builds the file on click (they stay
+    hidden without JavaScript, where the table view still shows every value)."""
+    return (f'<p class="cw-downloads" hidden>Download data: '
+            f'<button type="button" class="cw-download" data-format="csv" data-filename="{_a(stem)}.csv">CSV</button> '
+            f'<button type="button" class="cw-download" data-format="json" data-filename="{_a(stem)}.json">JSON</button>'
+            f"</p>")
+
+
+def chart_html(chart: dict[str, Any], svg: str, widget_type: str) -> str:
+    name, title = str(chart["name"]), str(chart.get("title", chart["name"]))
+    rows = chart_rows(chart["spec"])
+    return (
+        f'<figure class="cw-chart" data-chart="{_a(name)}">'
+        f'<figcaption class="cw-chart-title">{escape(title)}</figcaption>'
+        # the SVG comes from vl-convert, which escapes every text it draws
+        f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}">{svg}</div>'
+        f'<details class="cw-table"><summary>Data table</summary>'
+        f'<div class="cw-table-scroll">{_table_html(rows, title)}</div></details>'
+        f'{_downloads_html(f"{widget_type}-{name}")}'
+        f"</figure>"
+    )
+
+
+# --- controls ---------------------------------------------------------------------------------------
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _range_attrs(p: Param, value: Any) -> str | None:
+    """Attributes of the slider paired with a number input, or None when the range is open."""
+    if p.min is None or p.max is None:
+        return None
+    if p.log:
+        if p.min <= 0:
+            return None
+        lo, hi = math.log10(p.min), math.log10(p.max)
+        pos = math.log10(value) if value and value > 0 else lo
+        return (f'min="{lo:.6g}" max="{hi:.6g}" step="any" value="{pos:.6g}" data-log="1"')
+    step = _num(p.step) if p.step else ("1" if p.kind == "int" else "any")
+    return f'min="{_num(p.min)}" max="{_num(p.max)}" step="{step}" value="{_num(value)}"'
+
+
+def control_html(p: Param, value: Any, prefix: str) -> str:
+    cid = f"{prefix}-{p.name}"
+    unit = f' <span class="cw-unit">({escape(p.unit)})</span>' if p.unit else ""
+    help_id = f"{cid}-help"
+    help_html = f'<p class="cw-help" id="{_a(help_id)}">{escape(p.help)}</p>' if p.help else ""
+    described = f' aria-describedby="{_a(help_id)}"' if p.help else ""
+    label = f'<label for="{_a(cid)}">{escape(p.label)}{unit}</label>'
+    if p.kind == "bool":
+        checked = " checked" if value else ""
+        body = (f'<input type="checkbox" role="switch" id="{_a(cid)}" name="{_a(p.name)}"{checked}{described}> '
+                f'{label}')
+        return f'<div class="cw-control cw-toggle" data-param="{_a(p.name)}">{body}{help_html}</div>'
+    if p.kind == "choice":
+        options = "".join(
+            f'<option value="{_a(c)}"{" selected" if c == value else ""}>{escape(c)}</option>' for c in p.choices
+        )
+        body = f'<select id="{_a(cid)}" name="{_a(p.name)}"{described}>{options}</select>'
+        return f'<div class="cw-control" data-param="{_a(p.name)}">{label}{body}{help_html}</div>'
+    bounds = "".join(
+        f' {k}="{_num(v)}"' for k, v in (("min", p.min), ("max", p.max)) if v is not None
+    )
+    step = _num(p.step) if p.step else ("1" if p.kind == "int" else "any")
+    number = (f'<input type="number" id="{_a(cid)}" name="{_a(p.name)}" value="{_num(value)}"{bounds} '
+              f'step="{step}" inputmode="decimal"{described}>')
+    slider_attrs = _range_attrs(p, value)
+    slider = ""
+    if slider_attrs:
+        slider = (f'<input type="range" data-range-for="{_a(p.name)}" {slider_attrs} '
+                  f'aria-label="{_a(p.label)}" tabindex="0">')
+    return (f'<div class="cw-control" data-param="{_a(p.name)}">{label}'
+            f'<div class="cw-inputs">{slider}{number}</div>{help_html}</div>')
+
+
+def controls_html(widget: Widget, values: dict[str, Any], prefix: str) -> str:
+    groups: dict[str, list[str]] = {}
+    for p in widget.params:
+        groups.setdefault(p.group, []).append(control_html(p, values[p.name], prefix))
+    parts = []
+    for group, items in groups.items():
+        legend = f"<legend>{escape(group)}</legend>" if group else ""
+        parts.append(f'<fieldset class="cw-group">{legend}{"".join(items)}</fieldset>')
+    return "".join(parts)
+
+
+def metrics_html(widget: Widget, metrics: dict[str, dict[str, Any]]) -> str:
+    items = []
+    for m in widget.metrics:
+        shown = metrics.get(m.name, {"value": None, "text": "—"})
+        value = "" if shown["value"] is None else json.dumps(shown["value"])
+        items.append(
+            f'<div class="cw-metric"><dt>{escape(m.label)}</dt>'
+            f'<dd data-metric="{_a(m.name)}" data-value="{_a(value)}">{escape(shown["text"])}</dd></div>'
+        )
+    return f'<dl class="cw-metrics">{"".join(items)}</dl>'
+
+
+def check_widget(widget_type: str, data_path: str, docs_dir: str | Path) -> tuple[ScenarioFile, dict[str, Any]]:
+    """Validate the scenario file and pre-render its default scenario; raises ScenarioError or
+    WidgetBuildError with one line naming the file (the build hook reports these)."""
+    scenarios = load_scenarios(widget_type, data_path, docs_dir)
+    try:
+        return scenarios, prerender(widget_type, scenarios.get().params)
+    except WidgetBuildError as err:
+        raise WidgetBuildError(f"{scenario_label(docs_dir, data_path)[1]}: {err}") from None
+
+
+def error_html(widget_type: str, message: str) -> str:
+    """What a reader sees in place of a widget that could not be built (the build log names the cause)."""
+    return (f'<section class="course-widget" data-widget="{_a(widget_type)}" data-state="error">'
+            f'<p class="cw-message" role="alert">This widget could not be built: {escape(message)}</p></section>')
+
+
+def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: str) -> str:
+    """The complete widget: static results, controls, and the data the front end needs.
+
+    A widget that cannot be built becomes a visible error box; the widgets build hook validates
+    every lesson's widgets before pages render and logs the same one-line error, so strict builds fail.
+    """
+    try:
+        scenarios, pre = check_widget(widget_type, data_path, docs_dir)
+    except (ScenarioError, WidgetBuildError) as err:
+        return error_html(widget_type, str(err))
+    widget = scenarios.widget
+    default = scenarios.get()
+    archive_name, _ = widgets_archive()
+    prefix = "cw-" + hashlib.sha1(f"{page_url}|{widget_type}|{data_path}".encode()).hexdigest()[:8]
+    embedded = {
+        "v": STATE_VERSION,
+        "type": widget_type,
+        "archive": archive_name,
+        "schema": widget.schema_json(),
+        "scenarios": scenarios.to_json(),
+        "initial": {"scenario": default.name, "params": default.params},
+        "rendered": {"metrics": pre["metrics"], "charts": pre["charts"]},
+    }
+    options = "".join(
+        f'<option value="{_a(s.name)}"{" selected" if s.name == default.name else ""}>{escape(s.title)}</option>'
+        for s in scenarios.scenarios
+    )
+    charts = "".join(chart_html(c, svg, widget_type) for c, svg in zip(pre["charts"], pre["svgs"]))
+    return (
+        f'<section class="course-widget" id="{_a(prefix)}" data-widget="{_a(widget_type)}" data-state="static" '
+        f'data-archive="{_a(archive_name)}" '
+        f'aria-labelledby="{_a(prefix)}-title">'
+        # A <template>, not <script type="application/json">: material's instant navigation re-runs every
+        # inline <script> of the new page as JavaScript, dropping its type.
+        f"<script>{boot_script(asset_prefix(page_url), archive_name, widget_type)}</script>"
+        # the same module the theme loads at the end of the page; `async` runs it as soon as it arrives
+        f'<script type="module" async src="{_a(asset_prefix(page_url))}assets/widgets/widgets.js"></script>'
+        f'<template class="cw-data">{script_json(embedded)}</template>'
+        f'<header class="cw-header"><h3 class="cw-title" id="{_a(prefix)}-title">{escape(widget.title)}</h3>'
+        f'<p class="cw-summary">{escape(widget.summary)}</p></header>'
+        f'<p class="cw-status" role="status" aria-live="polite">'
+        f"Results computed for the default scenario when this page was built. "
+        f"Live controls need JavaScript.</p>"
+        f'<p class="cw-notice" hidden></p>'
+        f'<p class="cw-message" role="alert" hidden></p>'
+        f'<div class="cw-body">'
+        f'<form class="cw-form" autocomplete="off">'
+        f'<div class="cw-scenario"><label for="{_a(prefix)}-scenario">Scenario</label>'
+        f'<select id="{_a(prefix)}-scenario" data-role="scenario" disabled>{options}</select>'
+        f'<button type="button" data-role="reset" disabled>Reset</button></div>'
+        f'<p class="cw-scenario-description">{escape(default.description)}</p>'
+        f'<fieldset class="cw-controls" disabled><legend class="cw-visually-hidden">Parameters</legend>'
+        f"{controls_html(widget, default.params, prefix)}</fieldset>"
+        f"</form>"
+        f'<div class="cw-results">{metrics_html(widget, pre["metrics"])}'
+        f'<div class="cw-charts">{charts}</div></div>'
+        f"</div></section>"
+    )
+
+
+__all__ = ["widget_html", "check_widget", "load_scenarios", "ScenarioError", "WidgetBuildError", "chart_rows", "rows_csv"]

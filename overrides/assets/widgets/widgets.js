@@ -1,0 +1,452 @@
+// Widgets go live: one Pyodide worker per tab (kept across instant navigation), schema-driven
+// controls, coalesced runs, live Vega charts, and the widget state in the URL fragment.
+// The HTML already shows real results computed at build time; everything here is an enhancement.
+import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
+import { bindDownloads, chartRows, loadVega, renderChart, updateData } from "./charts.js";
+
+const ASSETS = new URL("../", import.meta.url);
+// One object per tab. The widget HTML's tiny inline boot script may have created it already (and the
+// worker with it, as the parser reached the first widget); this module adopts that worker.
+const runtime = (window.__courseWidgets = Object.assign({
+  workerStarts: 0,
+  worker: null,
+  ready: false,
+  nextId: 1,
+  pending: new Map(), // request id -> controller
+  controllers: new Set(),
+  timings: {},
+  fatal: null,
+  loaded: new Set(), // widget types whose module the worker has imported
+}, window.__courseWidgets || {}));
+
+// ---- the worker --------------------------------------------------------------------------------
+
+function pageWidgetTypes() {
+  return [...new Set([...document.querySelectorAll(".course-widget[data-widget]")].map((r) => r.dataset.widget))];
+}
+
+function wire(worker) {
+  worker.onmessage = (event) => onWorkerMessage(worker, event.data || {});
+  worker.onerror = (event) => {
+    event.preventDefault(); // reported in the widget instead of the console
+    failWorker(worker, "the live simulation stopped: " + (event.message || "the worker could not start"));
+  };
+  runtime.worker = worker;
+}
+
+function adoptBootWorker() {
+  const worker = runtime.bootWorker;
+  if (!worker) return;
+  delete runtime.bootWorker;
+  const early = runtime.early || [];
+  delete runtime.early;
+  wire(worker);
+  for (const msg of early) onWorkerMessage(worker, msg);
+}
+
+function startWorker(archive) {
+  if (runtime.worker) return runtime.worker;
+  runtime.workerStarts += 1;
+  runtime.ready = false;
+  runtime.fatal = null;
+  runtime.loaded = new Set();
+  runtime.timings = { start: performance.now() };
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  wire(worker);
+  worker.postMessage({ type: "init", archive, widgets: pageWidgetTypes() });
+  return worker;
+}
+
+function failWorker(worker, message) {
+  if (runtime.worker !== worker) return;
+  worker.terminate();
+  runtime.worker = null;
+  runtime.ready = false;
+  runtime.fatal = message;
+  runtime.pending.clear();
+  for (const c of runtime.controllers) c.fail(message);
+}
+
+function onWorkerMessage(worker, msg) {
+  if (runtime.worker !== worker) return;
+  if (msg.type === "ready") {
+    runtime.ready = true;
+    runtime.timings = { ...runtime.timings, ...msg.timings, ready: performance.now() };
+    runtime.loaded = new Set(msg.timings.loaded || []);
+    for (const c of runtime.controllers) {
+      if (c.failedByRuntime) c.recover(); // another widget restarted the runtime: everyone is back
+      else c.runtimeReady();
+    }
+    // the live charts' code (~850 kB) is parsed once Python is up, not while it boots
+    setTimeout(() => loadVega().catch(() => {}), 0);
+  } else if (msg.type === "preloaded") {
+    for (const type of msg.widgets) runtime.loaded.add(type);
+    for (const c of runtime.controllers) c.runtimeReady();
+  } else if (msg.type === "fatal") {
+    failWorker(worker, "the Python runtime could not load (" + msg.error + ")");
+  } else if (msg.type === "result") {
+    const controller = runtime.pending.get(msg.id);
+    runtime.pending.delete(msg.id);
+    if (controller) controller.receive(msg.id, msg.payload);
+  }
+}
+
+function request(controller, params) {
+  const worker = startWorker(controller.data.archive);
+  const id = runtime.nextId++;
+  runtime.runsSent = (runtime.runsSent || 0) + 1;
+  runtime.pending.set(id, controller);
+  worker.postMessage({ type: "run", id, widget: controller.type, params });
+  return id;
+}
+
+// For benchmarks and the console: run a widget in the tab's worker, resolve with the payload.
+runtime.run = (type, params, archive) => new Promise((resolve) => {
+  const known = [...runtime.controllers].find((c) => c.root.isConnected);
+  request({ type, data: { archive: archive || (known && known.data.archive) }, receive: (id, payload) => resolve(payload) },
+    params || {});
+});
+
+// ---- one widget ----------------------------------------------------------------------------------
+
+class Controller {
+  constructor(root) {
+    this.root = root;
+    this.type = root.dataset.widget;
+    this.data = JSON.parse(root.querySelector("template.cw-data").content.textContent);
+    this.schema = new Map(this.data.schema.params.map((p) => [p.name, p]));
+    this.scenarios = new Map(this.data.scenarios.scenarios.map((s) => [s.name, s]));
+    this.form = root.querySelector(".cw-form");
+    this.inFlight = null; // request id
+    this.queued = null; // newest params waiting for the in-flight run to finish
+    this.views = new Map(); // chart name -> live chart handle (see charts.js)
+    // chart name -> JSON of the chart now on screen; the static SVGs show the pre-rendered charts, so a
+    // result that matches them (the usual first run) needs no drawing at all
+    this.shown = new Map(this.data.rendered.charts.map((c) => [c.name, c]));
+    this.scenario = this.data.initial.scenario;
+    this.values = { ...this.data.initial.params };
+    this.lastGood = null;
+    this.changedAt = null;
+  }
+
+  start() {
+    for (const chart of this.data.rendered.charts) {
+      const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
+      if (figure) bindDownloads(figure, chartRows(chart.spec));
+    }
+    this.applyFragment();
+    this.bindControls();
+    if (runtime.fatal && !runtime.worker) {
+      // the runtime already failed on this tab (e.g. while the page loaded): say so, retry on interaction
+      this.fail(runtime.fatal);
+      return;
+    }
+    this.setState("loading");
+    this.status("Loading the live simulation…");
+    this.run();
+    this.runtimeReady(); // after an instant navigation Python may be up already
+  }
+
+  // The static view already shows this state's results (computed at build time by the same code), so
+  // once Python is up with this widget's module imported the widget is ready; the run sent at start
+  // still checks the static view in the background and redraws if the browser's numbers differ.
+  runtimeReady() {
+    if (this.root.dataset.state !== "loading" || this.fromLink || this.views.size) return; // not the static view
+    if (!runtime.ready || !runtime.loaded.has(this.type) || !this.root.isConnected) return;
+    if (this.scenario !== this.data.initial.scenario || Object.keys(this.overrides()).length) return;
+    this.markReady();
+  }
+
+  setState(state) {
+    this.root.dataset.state = state;
+  }
+
+  status(text) {
+    this.root.querySelector(".cw-status").textContent = text;
+  }
+
+  message(text) {
+    const el = this.root.querySelector(".cw-message");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  notice(text) {
+    const el = this.root.querySelector(".cw-notice");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  // -- state and fragment --
+  overrides() {
+    const base = this.scenarios.get(this.scenario).params;
+    const out = {};
+    for (const [name, value] of Object.entries(this.values)) if (base[name] !== value) out[name] = value;
+    return out;
+  }
+
+  applyFragment() {
+    const entry = parseFragment(location.hash).get(this.type);
+    if (!entry) return;
+    const restored = decodeState(entry, this.schema, this.scenarios, this.data.v);
+    if (restored.error) {
+      this.notice(`The shared settings in this link could not be used (${restored.error}); ` +
+        "showing the default scenario.");
+      this.fromLink = false;
+      return;
+    }
+    this.scenario = restored.scenario;
+    this.values = { ...this.scenarios.get(restored.scenario).params, ...restored.overrides };
+    this.fromLink = true;
+    this.syncControls();
+  }
+
+  writeFragment() {
+    const entries = parseFragment(location.hash);
+    const isDefault = this.scenario === this.data.initial.scenario && !Object.keys(this.overrides()).length;
+    if (isDefault) entries.delete(this.type);
+    else entries.set(this.type, encodeState(this.data.v, this.scenario, this.overrides()));
+    const hash = formatFragment(entries, location.hash);
+    if (hash !== location.hash) history.replaceState(history.state, "", hash || location.pathname + location.search);
+  }
+
+  // -- controls --
+  bindControls() {
+    this.root.querySelectorAll("fieldset.cw-controls, [data-role]").forEach((el) => { el.disabled = false; });
+    this.form.addEventListener("submit", (e) => e.preventDefault());
+    this.form.addEventListener("input", (e) => this.onInput(e.target, false));
+    this.form.addEventListener("change", (e) => this.onInput(e.target, true));
+    this.root.querySelector('[data-role="reset"]').addEventListener("click", () => {
+      this.scenario = this.data.initial.scenario;
+      this.values = { ...this.scenarios.get(this.scenario).params };
+      this.notice("");
+      this.syncControls();
+      this.changed();
+    });
+  }
+
+  onInput(el, committed) {
+    if (el.dataset.role === "scenario") {
+      if (!committed) return;
+      this.scenario = el.value;
+      this.values = { ...this.scenarios.get(this.scenario).params };
+      this.syncControls();
+      this.changed();
+      return;
+    }
+    const name = el.dataset.rangeFor || el.name;
+    const param = this.schema.get(name);
+    if (!param) return;
+    let raw;
+    if (el.type === "checkbox") raw = el.checked;
+    else if (el.dataset.rangeFor) raw = el.dataset.log ? 10 ** Number(el.value) : Number(el.value);
+    else raw = el.value;
+    if (el.type === "number" && !committed && el.value === "") return; // mid-typing
+    const checked = coerce(param, raw, Boolean(el.dataset.rangeFor));
+    const control = this.root.querySelector(`.cw-control[data-param="${CSS.escape(name)}"]`);
+    if (checked.error) {
+      control.querySelector("[name]").setAttribute("aria-invalid", "true");
+      this.message(`${param.label}: ${checked.error}`);
+      return;
+    }
+    control.querySelector("[name]").removeAttribute("aria-invalid");
+    this.values[name] = checked.value;
+    this.syncControl(param, el);
+    this.changed();
+  }
+
+  syncControls() {
+    const picker = this.root.querySelector('[data-role="scenario"]');
+    picker.value = this.scenario;
+    this.root.querySelector(".cw-scenario-description").textContent =
+      this.scenarios.get(this.scenario).description || "";
+    for (const param of this.schema.values()) this.syncControl(param, null);
+  }
+
+  syncControl(param, source) {
+    const value = this.values[param.name];
+    const control = this.root.querySelector(`.cw-control[data-param="${CSS.escape(param.name)}"]`);
+    if (!control) return;
+    const input = control.querySelector("[name]");
+    if (input !== source) {
+      if (input.type === "checkbox") input.checked = Boolean(value);
+      else input.value = String(value);
+    }
+    const slider = control.querySelector("[data-range-for]");
+    if (slider && slider !== source) slider.value = String(slider.dataset.log ? Math.log10(value) : value);
+  }
+
+  // -- runs --
+  changed() {
+    this.failedByRuntime = false;
+    this.changedAt = performance.now();
+    this.message("");
+    this.writeFragment();
+    if (!runtime.worker) {
+      // a failed runtime restarts on the next interaction
+      this.setState("loading");
+      this.status("Restarting the live simulation…");
+    }
+    this.run();
+  }
+
+  run() {
+    const params = { ...this.values };
+    if (this.inFlight !== null && runtime.worker) {
+      this.queued = params; // coalesce: only the newest params of a slider storm are computed
+      return;
+    }
+    this.queued = null;
+    this.sentParams = params;
+    this.inFlight = request(this, params);
+  }
+
+  receive(id, payload) {
+    if (id !== this.inFlight) return;
+    this.inFlight = null;
+    if (this.queued) {
+      this.run(); // a newer state is waiting: this result is already stale
+      return;
+    }
+    if (!payload.ok) {
+      if (this.fromLink && !this.lastGood) {
+        // the shared state is stale for this version of the widget: fall back to the default
+        this.fromLink = false;
+        this.notice(`The shared settings in this link no longer apply (${payload.error}); ` +
+          "showing the default scenario.");
+        this.scenario = this.data.initial.scenario;
+        this.values = { ...this.scenarios.get(this.scenario).params };
+        this.syncControls();
+        this.writeFragment();
+        this.run();
+        return;
+      }
+      this.message(payload.error + (this.lastGood || this.root.dataset.state === "static"
+        ? " The chart shows the last valid settings." : ""));
+      if (this.root.dataset.state !== "ready") this.markReady();
+      return;
+    }
+    this.fromLink = false;
+    const since = (t) => (this.changedAt === null ? null : t - this.changedAt);
+    const received = performance.now();
+    this.show(payload).then(() => {
+      this.lastGood = payload;
+      this.markReady();
+      // timings for the benchmark: change -> result back from the worker -> metrics and charts drawn
+      this.root.dispatchEvent(new CustomEvent("course-widget:update", {
+        bubbles: true,
+        detail: { ms: since(performance.now()), result_ms: since(received), compute_ms: payload.compute_ms },
+      }));
+    }, (err) => {
+      this.message("The chart could not be drawn: " + (err && err.message ? err.message : err));
+      this.markReady();
+    });
+  }
+
+  markReady() {
+    this.setState("ready");
+    this.status("Live: the results follow the controls.");
+  }
+
+  async show(payload) {
+    for (const [name, m] of Object.entries(payload.metrics)) {
+      const el = this.root.querySelector(`[data-metric="${CSS.escape(name)}"]`);
+      if (!el) continue;
+      el.textContent = m.text;
+      el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
+    }
+    await Promise.all(payload.charts.map((chart) => this.showChart(chart)));
+  }
+
+  async showChart(chart) {
+    const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
+    if (!figure) return;
+    if (sameData(this.shown.get(chart.name), chart)) return; // unchanged: nothing to draw
+    updateData(figure, chart);
+    const old = this.views.get(chart.name);
+    this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old));
+    this.shown.set(chart.name, chart);
+  }
+
+  recover() {
+    if (!this.root.isConnected) return;
+    this.failedByRuntime = false;
+    this.message("");
+    this.setState("loading");
+    this.status("Loading the live simulation…");
+    this.run();
+  }
+
+  fail(message) {
+    this.failedByRuntime = true;
+    this.inFlight = null;
+    this.queued = null;
+    this.setState("error");
+    this.status("Live controls are unavailable; the results shown were computed when the page was built.");
+    this.message(message.charAt(0).toUpperCase() + message.slice(1) + ". Change a control to try again.");
+  }
+}
+
+// Equal up to float noise: numpy in Pyodide (wasm libm) and in CPython can differ in the last bits,
+// which must not force a redraw of a chart that looks the same.
+function sameData(a, b) {
+  if (a === b) return true;
+  if (typeof a === "number" && typeof b === "number") {
+    return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  }
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => sameData(a[k], b[k]));
+}
+
+// ---- binding on every page (also after instant navigation) ----------------------------------------
+
+function bindAll() {
+  for (const c of runtime.controllers) if (!c.root.isConnected) runtime.controllers.delete(c);
+  const roots = document.querySelectorAll('.course-widget[data-widget][data-state="static"]');
+  if (!roots.length) return;
+  const controllers = [];
+  for (const root of roots) {
+    try {
+      controllers.push(new Controller(root));
+    } catch (err) {
+      root.dataset.state = "error";
+      const el = root.querySelector(".cw-message");
+      if (el) { el.hidden = false; el.textContent = "This widget could not start: " + err.message; }
+    }
+  }
+  // boot first, then bind: the worker starts before any other work on the page
+  if (controllers.length && runtime.worker) {
+    runtime.worker.postMessage({ type: "preload", widgets: pageWidgetTypes() });
+  } else if (controllers.length && !runtime.fatal) {
+    startWorker(controllers[0].data.archive);
+  }
+  for (const c of controllers) {
+    runtime.controllers.add(c);
+    c.start();
+  }
+}
+
+// Boot as early as possible: widget pages also load this module with `async` right after the first
+// widget's markup, so the worker starts while the rest of the page is still arriving.
+function startEarly() {
+  adoptBootWorker();
+  const first = document.querySelector('.course-widget[data-widget][data-state="static"][data-archive]');
+  if (first && !runtime.fatal) startWorker(first.dataset.archive);
+}
+
+function bindWhenParsed() {
+  bindAll();
+  // mkdocs-material's instant navigation swaps the page content and emits on document$; the module
+  // (and the worker) live on
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(() => bindAll());
+  }
+}
+
+startEarly();
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindWhenParsed, { once: true });
+else bindWhenParsed();
+export { ASSETS };

@@ -1,0 +1,313 @@
+"""Widget runtime benchmark: ``python -m tests.bench`` (``make bench``).
+
+In ONE run, against the same self-hosted files:
+  (a) the floor: a bare page doing only loadPyodide + loadPackage("numpy") + import numpy, cold and warm;
+  (b) the lesson page: static charts visible after DOMContentLoaded, every widget data-state=ready cold
+      and warm, instant navigation back to the widget page -> ready, control change -> updated metric
+      (p95 over ~20 changes per widget);
+  (c) simulate time per widget default scenario: CPython (median of N) and Pyodide in the worker.
+Cold = a fresh browser profile (new user-data-dir); warm = the same profile relaunched (HTTP cache and
+V8's compiled-code cache kept). Prints a table, writes bench-results/bench.json. Nothing is asserted:
+targets are in the issue and the figures go in the closing note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, _QuietHandler, build_site
+
+RESULTS = ROOT / "bench-results" / "bench.json"
+FLOOR_PAGE = Path(__file__).with_name("bench_pages") / "floor.html"
+TIMEOUT_MS = 120_000
+
+# Recorded in every page before its own scripts: when each widget changes data-state, and when the
+# static charts are first laid out after DOMContentLoaded.
+RECORDER = """
+(() => {
+  const rec = window.__bench = { states: [], dcl: null, staticVisible: null };
+  new MutationObserver((muts) => {
+    for (const m of muts) if (m.attributeName === 'data-state' && m.target.dataset && m.target.dataset.widget)
+      rec.states.push([m.target.dataset.widget, m.target.dataset.state, performance.now()]);
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-state'] });
+  document.addEventListener('DOMContentLoaded', () => {
+    rec.dcl = performance.now();
+    const check = () => {
+      const svgs = [...document.querySelectorAll('.cw-chart-view svg')];
+      if (svgs.length && svgs.every((s) => s.getBoundingClientRect().height > 0)) rec.staticVisible = performance.now();
+      else if (performance.now() - rec.dcl < 5000) requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  });
+})();
+"""
+
+ALL_READY = """() => {
+  const roots = [...document.querySelectorAll('[data-widget]')];
+  return roots.length > 0 && roots.every((r) => r.dataset.state === 'ready' || r.dataset.state === 'error');
+}"""
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def p95(xs):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # a browser closing mid-download (context closed) is expected here
+
+
+class Server:
+    def __init__(self, site: Path):
+        self.root = Path(tempfile.mkdtemp(prefix="bench-www-"))
+        (self.root / "course").symlink_to(site, target_is_directory=True)
+        (self.root / "floor").mkdir()
+        shutil.copyfile(FLOOR_PAGE, self.root / "floor" / "index.html")
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def launch(pw, profile: Path):
+    return pw.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, service_workers="block",
+    )
+
+
+def measure_floor(pw, url: str, profile: Path) -> dict:
+    ctx = launch(pw, profile)
+    try:
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto(url)
+        page.wait_for_function("() => window.__floor", timeout=TIMEOUT_MS)
+        return page.evaluate("() => window.__floor")
+    finally:
+        ctx.close()
+
+
+def ready_times(page) -> dict:
+    rec = page.evaluate("() => window.__bench")
+    ready = [t for (_, state, t) in rec["states"] if state in ("ready", "error")]
+    errors = [w for (w, state, _) in rec["states"] if state == "error"]
+    return {
+        "first_ready_ms": min(ready) if ready else None,
+        "all_ready_ms": max(ready) if ready else None,
+        "static_visible_after_dcl_ms": (rec["staticVisible"] - rec["dcl"]) if rec["staticVisible"] else None,
+        "errors": errors,
+    }
+
+
+def measure_lesson(pw, url: str, profile: Path) -> dict:
+    ctx = launch(pw, profile)
+    try:
+        ctx.add_init_script(RECORDER)
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto(url)
+        page.wait_for_function(ALL_READY, timeout=TIMEOUT_MS)
+        out = ready_times(page)
+        out["timings"] = page.evaluate("() => window.__courseWidgets.timings")
+        return out
+    finally:
+        ctx.close()
+
+
+def measure_interaction(pw, url: str, profile: Path, changes: int) -> dict:
+    """Warm profile: instant navigation away and back, control changes, Pyodide compute times."""
+    ctx = launch(pw, profile)
+    try:
+        ctx.add_init_script(RECORDER)
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.goto(url)
+        page.wait_for_function(ALL_READY, timeout=TIMEOUT_MS)
+        out: dict = {}
+        # instant navigation: to another lesson and back to the widget page; the worker stays alive
+        here = page.evaluate("() => location.pathname")
+        away = page.evaluate("""() => [...document.querySelectorAll('article a[href*="lessons/"]')]
+            .map((a) => a.href).find((h) => !h.includes(location.pathname) && !h.includes('quiz') &&
+              !h.includes('flashcards') && !h.includes('#'))""")
+        if away:
+            page.evaluate("(h) => { const a = document.createElement('a'); a.href = h; document.body.appendChild(a); a.click(); }",
+                          away)
+            page.wait_for_function("(p) => location.pathname !== p && !document.querySelector('[data-widget]')",
+                                   arg=here, timeout=TIMEOUT_MS)
+            page.wait_for_timeout(300)
+            started = page.evaluate("""(p) => { window.__bench.states = []; const t = performance.now();
+                const a = document.createElement('a'); a.href = p; document.body.appendChild(a); a.click(); return t; }""",
+                                    here)
+            page.wait_for_function(ALL_READY, timeout=TIMEOUT_MS)
+            back = ready_times(page)
+            out["instant_nav_ready_ms"] = back["all_ready_ms"] - started if back["all_ready_ms"] else None
+            out["worker_starts"] = page.evaluate("() => window.__courseWidgets.workerStarts")
+        # control changes: move one numeric control of each widget back and forth between its default
+        # and a value another scenario uses (so it is valid), as a reader dragging a slider would
+        out["control_change_ms"] = page.evaluate(
+            """async (n) => {
+              const per = {};
+              for (const root of document.querySelectorAll('[data-widget]')) {
+                const data = JSON.parse(root.querySelector('template.cw-data').content.textContent);
+                const kinds = Object.fromEntries(data.schema.params.map((p) => [p.name, p.kind]));
+                const start = data.initial.params;
+                let pick = null;
+                for (const sc of data.scenarios.scenarios) for (const [k, v] of Object.entries(sc.params))
+                  if (!pick && v !== start[k] && (kinds[k] === 'int' || kinds[k] === 'float')) pick = [k, v];
+                if (!pick) continue;
+                const input = root.querySelector(`input[name="${pick[0]}"]`);
+                const events = [];
+                for (let i = 0; i < n; i++) {
+                  const done = new Promise((res) => {
+                    root.addEventListener('course-widget:update', (e) => res(e.detail), { once: true });
+                    setTimeout(() => res(null), 10000);
+                  });
+                  input.value = String(i % 2 === 0 ? pick[1] : start[pick[0]]);
+                  input.dispatchEvent(new Event('change', { bubbles: true }));
+                  const detail = await done;
+                  if (detail) events.push(detail);
+                }
+                per[root.dataset.widget] = { param: pick[0], events };
+              }
+              return per;
+            }""", changes)
+        # Pyodide compute time per widget default scenario (in the worker, no rendering)
+        out["pyodide_simulate_ms"] = page.evaluate(
+            """async (n) => {
+              const per = {};
+              for (const root of document.querySelectorAll('[data-widget]')) {
+                const data = JSON.parse(root.querySelector('template.cw-data').content.textContent);
+                const times = [];
+                for (let i = 0; i < n; i++) times.push((await window.__courseWidgets.run(data.type, data.initial.params)).compute_ms);
+                per[data.type] = times;
+              }
+              return per;
+            }""", 5)
+        return out
+    finally:
+        ctx.close()
+
+
+def cpython_simulate_ms(site: Path, repeats: int) -> dict:
+    from hooks.widgets.entry import compute
+    from widgets_py.scenarios import load
+
+    course = json.loads((site / "course.json").read_text())
+    out = {}
+    for lesson in course["lessons"]:
+        for w in lesson.get("widgets", []):
+            if w["type"] in out:
+                continue
+            params = load(ROOT / "docs" / w["data"].lstrip("/"), expected_type=w["type"]).get().params
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                compute(w["type"], params)
+                times.append((time.perf_counter() - t) * 1000)
+            out[w["type"]] = times
+    return out
+
+
+def widget_page(site: Path) -> str:
+    course = json.loads((site / "course.json").read_text())
+    for lesson in course["lessons"]:
+        if lesson.get("widgets"):
+            return lesson["url"]
+    raise SystemExit("error: no lesson with widgets in course.json")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("--runs", type=int, default=3, help="cold/warm repetitions (median reported)")
+    parser.add_argument("--changes", type=int, default=20, help="control changes per widget")
+    parser.add_argument("--site", help="use this built site instead of building one")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    if args.site:
+        site = Path(args.site).resolve()
+    else:
+        site = work / "site"
+        t = time.perf_counter()
+        proc = build_site(site)
+        if proc.returncode:
+            print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "mkdocs build failed")
+            return 1
+        print(f"site built in {time.perf_counter() - t:.1f} s")
+    server = Server(site)
+    lesson_url = f"{server.origin}/course/{widget_page(site).lstrip('/')}"
+    floor_url = f"{server.origin}/floor/"
+    raw: dict = {"floor_cold": [], "floor_warm": [], "lesson_cold": [], "lesson_warm": []}
+    try:
+        with sync_playwright() as pw:
+            for i in range(args.runs):
+                floor_profile, lesson_profile = work / f"floor-{i}", work / f"lesson-{i}"
+                raw["floor_cold"].append(measure_floor(pw, floor_url, floor_profile))
+                raw["floor_warm"].append(measure_floor(pw, floor_url, floor_profile))
+                raw["lesson_cold"].append(measure_lesson(pw, lesson_url, lesson_profile))
+                raw["lesson_warm"].append(measure_lesson(pw, lesson_url, lesson_profile))
+            raw["interaction"] = measure_interaction(pw, lesson_url, work / "lesson-0", args.changes)
+    finally:
+        server.close()
+    raw["cpython_simulate_ms"] = cpython_simulate_ms(site, 7)
+
+    floor_cold = median([r["import"] for r in raw["floor_cold"]])
+    floor_warm = median([r["import"] for r in raw["floor_warm"]])
+    ready_cold = median([r["all_ready_ms"] for r in raw["lesson_cold"]])
+    ready_warm = median([r["all_ready_ms"] for r in raw["lesson_warm"]])
+    static_vis = median([r["static_visible_after_dcl_ms"] for r in raw["lesson_cold"] + raw["lesson_warm"]
+                         if r["static_visible_after_dcl_ms"] is not None])
+    inter = raw["interaction"]
+    rows = [
+        ("floor: Pyodide + numpy + import, cold", floor_cold, None, ""),
+        ("floor: same, warm", floor_warm, None, ""),
+        ("static charts visible after DOMContentLoaded", static_vis, None, "<= 300 ms"),
+        ("lesson: all widgets data-state=ready, cold", ready_cold, ready_cold / floor_cold, "<= 1.2 x floor cold"),
+        ("lesson: all widgets data-state=ready, warm", ready_warm, ready_warm / floor_warm, "<= 1.2 x floor warm"),
+        ("instant navigation to widget page -> ready", inter.get("instant_nav_ready_ms"), None, "<= 300 ms"),
+    ]
+    for wtype, change in inter["control_change_ms"].items():
+        events = change["events"]
+        rows.append((f"control change ({change['param']}) -> metrics p95 ({wtype})",
+                     p95([e["result_ms"] for e in events]), None, "<= 100 ms"))
+        rows.append((f"  ... -> charts redrawn p95 ({wtype})", p95([e["ms"] for e in events]), None, "<= 100 ms"))
+    for wtype, times in raw["cpython_simulate_ms"].items():
+        rows.append((f"simulate, CPython median ({wtype})", median(times), None, ""))
+    for wtype, times in inter["pyodide_simulate_ms"].items():
+        cpy = median(raw["cpython_simulate_ms"].get(wtype, []))
+        rows.append((f"simulate, Pyodide median ({wtype})", median(times),
+                     median(times) / cpy if cpy else None, "ratio = Pyodide / CPython"))
+    print(f"\n{'measure':<66} {'ms':>9} {'ratio':>7}  target")
+    for name, ms, ratio, target in rows:
+        ms_text = "n/a" if ms is None else f"{ms:9.0f}" if ms >= 10 else f"{ms:9.1f}"
+        ratio_text = "" if ratio is None else f"{ratio:6.2f}x"
+        print(f"{name:<66} {ms_text:>9} {ratio_text:>7}  {target}")
+    print(f"worker starts across the instant navigation: {inter.get('worker_starts')}")
+    summary = {name: {"ms": ms, "ratio": ratio, "target": target} for name, ms, ratio, target in rows}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"summary": summary, "raw": raw, "runs": args.runs}, indent=1))
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""Build-side widget runtime: verified runtime assets, the widgets archive, pre-rendered HTML."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from hooks.widgets import build, entry, mkdocs_hooks, render, runtime_assets
+from tests import toy_widget
+
+WHEEL = "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
+
+
+# --- runtime assets: nothing that fails the hash is used --------------------------------------------
+
+@pytest.fixture
+def fake_npm(tmp_path) -> tuple[Path, bytes]:
+    """A stand-in for node_modules/pyodide whose lock names a small fake numpy wheel."""
+    npm = tmp_path / "npm"
+    npm.mkdir()
+    for name in runtime_assets.CORE_FILES:
+        (npm / name).write_bytes(f"core {name}".encode())
+    good = b"the official numpy wheel"
+    lock = {
+        "info": {"version": runtime_assets.PYODIDE_VERSION, "python": "3.12.7"},
+        "packages": {
+            "numpy": {"name": "numpy", "file_name": WHEEL, "sha256": hashlib.sha256(good).hexdigest(), "depends": []},
+            "pandas": {"name": "pandas", "file_name": "pandas.whl", "sha256": "0" * 64, "depends": ["numpy"]},
+        },
+    }
+    (npm / runtime_assets.LOCK_FILE).write_text(json.dumps(lock))
+    return npm, good
+
+
+def source(data: bytes, calls: list):
+    def fetch(wheel, dest):
+        calls.append(wheel.file_name)
+        dest.write_bytes(data)
+    return fetch
+
+
+def failing(wheel, dest):
+    raise OSError("network is unreachable")
+
+
+def test_fetch_copies_core_verifies_wheel_and_trims_lock(tmp_path, fake_npm):
+    npm, good = fake_npm
+    calls = []
+    cache = runtime_assets.fetch(npm, tmp_path / "cache", sources=[("cdn", failing), ("mirror", source(good, calls))])
+    assert calls == [WHEEL]
+    assert (cache / WHEEL).read_bytes() == good
+    lock = json.loads((cache / runtime_assets.LOCK_FILE).read_text())
+    assert list(lock["packages"]) == ["numpy"]  # only what is shipped
+    assert lock["info"]["version"] == runtime_assets.PYODIDE_VERSION
+    assert {p.name for p in runtime_assets.shipped_files(cache)} == {*runtime_assets.CORE_FILES, "pyodide-lock.json", WHEEL}
+
+
+def test_tampered_cached_wheel_is_replaced_by_a_verified_copy(tmp_path, fake_npm):
+    npm, good = fake_npm
+    cache = tmp_path / "cache"
+    runtime_assets.fetch(npm, cache, sources=[("mirror", source(good, []))])
+    (cache / WHEEL).write_bytes(b"tampered")
+    with pytest.raises(runtime_assets.RuntimeAssetError, match="sha256 mismatch"):
+        runtime_assets.shipped_files(cache)  # the build refuses it too
+    calls = []
+    runtime_assets.fetch(npm, cache, sources=[("mirror", source(good, calls))])
+    assert calls == [WHEEL]
+    assert (cache / WHEEL).read_bytes() == good
+
+
+def test_a_source_with_the_wrong_file_is_refused(tmp_path, fake_npm):
+    npm, _ = fake_npm
+    cache = tmp_path / "cache"
+    with pytest.raises(runtime_assets.RuntimeAssetError) as info:
+        runtime_assets.fetch(npm, cache, sources=[("cdn", failing), ("mirror", source(b"evil", []))])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"no verified copy of {WHEEL}")
+    assert "cdn: network is unreachable" in message and "mirror: sha256" in message
+    assert not (cache / WHEEL).exists()
+    assert not list(cache.glob("*.part"))
+
+
+def test_cli_prints_one_line_and_exits_1_when_no_source_works(tmp_path, fake_npm, monkeypatch, capsys):
+    npm, _ = fake_npm
+    monkeypatch.setattr(runtime_assets, "NPM_DIR", npm)
+    monkeypatch.setattr(runtime_assets, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(runtime_assets, "DEFAULT_SOURCES", (("cdn", failing),))
+    assert runtime_assets.main(["fetch"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: no verified copy of {WHEEL}")
+    assert runtime_assets.main([]) == 2
+
+
+def test_the_real_cache_matches_the_official_lock():
+    """The wheel shipped in the site is the one pinned by npm pyodide@0.27.7's lock."""
+    cache = runtime_assets.CACHE_DIR
+    if not (cache / runtime_assets.LOCK_FILE).exists():
+        pytest.skip("runtime not fetched yet (make install)")
+    official = runtime_assets.read_lock()["packages"]["numpy"]
+    assert official["sha256"] == "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08"
+    assert runtime_assets.sha256_of(cache / official["file_name"]) == official["sha256"]
+
+
+# --- the widgets archive -------------------------------------------------------------------------------
+
+def test_archive_is_deterministic_and_clean():
+    data = build.archive_bytes()
+    assert data == build.archive_bytes()
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "widgets_py/core.py" in names and "widgets_py/api.py" in names
+    assert "course_widgets_entry.py" in names
+    assert any(n.startswith("widgets_py/data/") for n in names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    name, same = build.widgets_archive()
+    assert same == data and name == f"widgets_py-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+
+
+def test_archive_name_follows_content(tmp_path):
+    pkg = tmp_path / "widgets_py"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "data" / "x.csv").write_text("a\n1\n")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "junk.pyc").write_bytes(b"x")
+    first = build.archive_bytes(pkg)
+    (pkg / "data" / "x.csv").write_text("a\n2\n")
+    assert build.archive_bytes(pkg) != first
+    assert sorted(zipfile.ZipFile(io.BytesIO(first)).namelist()) == [
+        "course_widgets_entry.py", "widgets_py/__init__.py", "widgets_py/data/x.csv"]
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def toy_docs(tmp_path, monkeypatch):
+    toy_widget.register(monkeypatch)
+    monkeypatch.setattr(build, "RENDER_CACHE", tmp_path / "render-cache")
+    docs = tmp_path / "docs"
+    (docs / "widgets").mkdir(parents=True)
+    (docs / "widgets" / "toy.json").write_text(json.dumps(toy_widget.SCENARIOS))
+    return docs
+
+
+def render_toy(docs, data="/widgets/toy.json"):
+    return render.widget_html("toy_queue", data, docs_dir=str(docs), page_url="lessons/toy/")
+
+
+def embedded(html: str) -> dict:
+    text = re.search(r'<template class="cw-data">(.*?)</template>', html, re.S).group(1)
+    return json.loads(text)
+
+
+def test_widget_html_has_real_static_results(toy_docs):
+    html = render_toy(toy_docs)
+    assert re.search(r'<section class="course-widget"[^>]* data-widget="toy_queue" data-state="static"', html)
+    # the default scenario's numbers, formatted with each Metric's fmt and unit
+    assert '<dd data-metric="mean_ms" data-value="20.0">20.0\u00a0ms</dd>' in html
+    assert '<dd data-metric="utilisation" data-value="0.5">50.0%</dd>' in html
+    assert '<dd data-metric="stable" data-value="true">yes</dd>' in html
+    view = re.search(r'<div class="cw-chart-view" data-view="static"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert view.startswith("<svg") and "<path" in view
+    data = embedded(html)
+    assert data["initial"] == {"scenario": "calm", "params": toy_widget.WIDGET.validate({"arrival_rate": 50})}
+    assert data["archive"] == build.widgets_archive()[0]
+    assert data["rendered"]["metrics"]["mean_ms"]["value"] == 20.0
+
+
+def test_controls_come_from_the_schema(toy_docs):
+    html = render_toy(toy_docs)
+    assert re.search(r'<input type="number" id="[^"]+-service_ms" name="service_ms" value="10" min="1" max="100" '
+                     r'step="0.5"', html)
+    assert re.search(r'<input type="range" data-range-for="arrival_rate" min="0" max="3" step="any" '
+                     r'value="1.69897" data-log="1"', html)
+    assert '<select id="cw-' in html and 'name="model"' in html
+    assert re.search(r'<input type="checkbox" role="switch" id="[^"]+" name="show_marker" checked>', html)
+    assert "<legend>Traffic</legend>" in html and "<legend>Server</legend>" in html
+    # every control has a label pointing at it
+    for cid in re.findall(r'<(?:input|select) [^>]*id="([^"]+)" name=', html):
+        assert f'<label for="{cid}">' in html
+    assert 'data-role="scenario"' in html and 'data-role="reset"' in html
+    assert '<option value="busy">Busy</option>' in html
+
+
+def test_everything_authored_is_escaped(toy_docs):
+    html = render_toy(toy_docs)
+    assert "<script>alert" not in html and "<script>\"" not in html
+    assert "Toy queue &lt;script&gt;" in html  # widget title
+    assert "Calm &lt;i&gt;day&lt;/i&gt;" in html  # scenario title
+    assert "Half load &amp; &lt;script&gt;alert(1)&lt;/script&gt;" in html  # description
+    # embedded JSON cannot end its element or form an entity; no inline script at all
+    body = re.search(r'class="cw-data">(.*?)</template>', html, re.S).group(1)
+    assert "<" not in body and ">" not in body and "&" not in body
+    # our own scripts only: the boot script (fixed code + JSON-encoded names) and the module
+    assert re.findall(r"<script[^>]*>", html) == ["<script>", '<script type="module" async src="../../assets/widgets/widgets.js">']
+    boot = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    assert boot == render.boot_script("../../", build.widgets_archive()[0], "toy_queue")
+    assert '"../../assets/widgets/worker.js"' in boot
+
+
+def test_urls_are_relative(toy_docs):
+    html = render_toy(toy_docs)
+    assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["../../assets/widgets/widgets.js"]
+    assert render.asset_prefix("") == "" and render.asset_prefix("lessons/x.html") == "../"
+
+
+def test_table_view_and_downloads_hold_the_chart_data(toy_docs):
+    html = render_toy(toy_docs)
+    figure = re.search(r'<figure class="cw-chart" data-chart="latency">.*?</figure>', html, re.S).group(0)
+    assert "Response time &lt;b&gt;vs&lt;/b&gt; load" in figure
+    table = re.search(r"<details class=\"cw-table\">.*?</details>", figure, re.S).group(0)
+    assert '<th scope="col">arrival_rate</th><th scope="col">response_ms</th>' in table
+    assert table.count("<tr>") == 1 + 40 + 1  # header, the curve, the marker
+    assert '<button type="button" class="cw-download" data-format="csv" data-filename="toy_queue-latency.csv">' in figure
+    lines = render.rows_csv(render.chart_rows(embedded(html)["rendered"]["charts"][0]["spec"])).splitlines()
+    assert lines[0] == "arrival_rate,response_ms" and lines[1] == "0.0,10.0" and len(lines) == 42
+
+
+def test_bad_scenario_file_becomes_a_visible_error_and_is_reported(toy_docs):
+    (toy_docs / "widgets" / "toy.json").write_text(json.dumps(
+        {"widget": "toy_queue", "scenarios": [{"name": "a", "params": {"service_ms": 0}}]}))
+    html = render_toy(toy_docs)
+    assert 'data-state="error"' in html
+    assert "docs/widgets/toy.json: scenario &#x27;a&#x27; params.service_ms: 0 is out of range" in html
+    lessons = toy_docs / "lessons"
+    lessons.mkdir()
+    (lessons / "l1.md").write_text('---\nid: l1\nwidgets:\n  - type: toy_queue\n    data: "/widgets/toy.json"\n'
+                                   '  - type: nope\n    data: "/widgets/toy.json"\n---\nBody\n')
+    problems = mkdocs_hooks.validate_scenarios(toy_docs)
+    assert problems[0].startswith("docs/widgets/toy.json: scenario 'a' params.service_ms: 0 is out of range")
+    assert problems[0].endswith("(widget of docs/lessons/l1.md)")
+    assert len(problems) == 1  # an unknown type is the lessons hook's to report, with its line
+
+
+def test_prerender_is_cached(toy_docs, monkeypatch):
+    params = toy_widget.WIDGET.validate({})
+    first = build.prerender("toy_queue", params)
+    monkeypatch.setattr(entry, "compute", lambda *a: pytest.fail("not cached"))
+    assert build.prerender("toy_queue", params) == first
+    assert len(list(build.RENDER_CACHE.glob("*.json"))) == 1
+
+
+# --- the worker entry (same code runs in Pyodide) ----------------------------------------------------------
+
+def test_entry_reports_errors_as_data(monkeypatch):
+    toy_widget.register(monkeypatch)
+    ok = json.loads(entry.compute_json("toy_queue", '{"arrival_rate": 80}'))
+    assert ok["ok"] and ok["metrics"]["mean_ms"] == {"value": pytest.approx(50.0), "text": "50.0\u00a0ms"}
+    bad = json.loads(entry.compute_json("toy_queue", '{"service_ms": 0}'))
+    assert bad == {"ok": False, "error": bad["error"], "param": "service_ms"} and "out of range" in bad["error"]
+
+    def boom(params):
+        raise ZeroDivisionError("division by zero\nsecond line")
+    monkeypatch.setattr(toy_widget, "WIDGET", toy_widget.WIDGET.__class__(
+        **{**{f: getattr(toy_widget.WIDGET, f) for f in ("type", "title", "summary", "params", "charts", "metrics",
+                                                          "check")}, "simulate": boom}))
+    crashed = json.loads(entry.compute_json("toy_queue", "{}"))
+    assert crashed["ok"] is False and crashed["param"] is None
+    # one line, with the innermost widgets_py frame so an author can find the bug
+    assert re.fullmatch(r"the simulation failed: ZeroDivisionError: division by zero \(at widgets_py/core\.py:\d+\)",
+                        crashed["error"])
+    assert json.loads(entry.compute_json("toy_queue", "[1]"))["error"] == "parameters must be an object"
+
+
+def test_format_value():
+    assert entry.format_value(0.1234, ".1%") == "12.3%"
+    assert entry.format_value(1234567.0, ",.0f", "tokens") == "1,234,567\u00a0tokens"
+    assert entry.format_value(None, ".1f", "ms") == "—"
+    assert entry.format_value(True, ".3g") == "yes"

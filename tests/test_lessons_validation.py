@@ -40,6 +40,7 @@ CASES = {
     "widget_data_invalid_json": ("beta.md", 10, "widgets[0].data", "docs/widgets/broken.json:4: not valid JSON (Expecting property name enclosed in double quotes)"),
     "widget_marker_unlisted": ("beta.md", 33, "body", "marker <!-- widget: distributed_training_lab --> names a widget not in this lesson's front matter (allowed: none: add the widget under widgets: first)"),
     "duplicate_yaml_key": ("beta.md", 5, "duration_min", "key appears twice (YAML keeps only the last one; remove one)"),
+    "active_html_in_body": ("beta.md", 39, "body", "raw HTML that runs script is not allowed: '<img src=x onerror=alert(1)>' (allowed: Markdown, plain HTML without script, event handlers or javascript: links; show code in a code block)"),
     "no_front_matter": ("beta.md", 1, "", "no front matter: the file must start with '---', the lesson's YAML keys, then '---'"),
 }
 
@@ -160,3 +161,12 @@ def test_course_order_puts_prerequisites_first(tmp_path):
     text = (docs / "lessons" / "beta.md").read_text().replace("id: beta", "id: aaa").replace("prereqs: [alpha]", "prereqs: [alpha, beta]")
     (docs / "lessons" / "aaa.md").write_text(text)
     assert [cl.lesson.id for cl in course_mod.load(docs).lessons] == ["alpha", "beta", "aaa"]
+
+
+def test_active_html_is_neutralized_for_the_preview():
+    from hooks.lessons.validate import active_html, neutralize_active_html
+
+    body = "text <script>alert(1)</script> and `<script>` [x](javascript:alert(1))\n"
+    assert [snippet for _, snippet in active_html(body)] == ["<script>", "javascript:"]
+    safe = neutralize_active_html(body)
+    assert active_html(safe) == [] and "&lt;script>" in safe and "`<script>`" in safe

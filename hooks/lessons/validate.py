@@ -22,6 +22,14 @@ from .model import FIELDS, LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, 
 # A widget is placed in the body by this marker on its own line; see docs in pages.py.
 WIDGET_MARKER_RE = re.compile(r"^[ \t]*<!--[ \t]*widget:[ \t]*(?P<type>[^ \t>]+)[ \t]*-->[ \t]*$")
 FENCE_RE = re.compile(r"^[ \t]*(```|~~~)")
+INLINE_CODE_RE = re.compile(r"(`+)[^`]*?\1")
+# Raw HTML that runs script: script-like elements, inline event handlers, javascript: URLs.
+ACTIVE_HTML_RE = re.compile(
+    r"<\s*(?:script|iframe|object|embed|base|meta|link|form|frame|frameset)\b[^>]*>?"
+    r"|<[a-z][^>]*?\son[a-z]+\s*=[^>]*>?"
+    r"|javascript\s*:",
+    re.IGNORECASE,
+)
 
 _NESTED_MODELS: dict[str, type[BaseModel]] = {"quiz": QuizItem, "video": Video, "widgets": WidgetRef}
 _PATTERN_HELP = {
@@ -215,20 +223,50 @@ def _check_widgets(source: LessonSource, docs_dir: Path) -> None:
         elif wtype in placed:
             source.problems.append(Problem(source.file, line, "body", f"widget {wtype!r} is placed twice (place each widget once)"))
         placed.add(wtype)
+    for line, snippet in active_html(source.fm.body, source.fm.body_line):
+        source.problems.append(Problem(source.file, line, "body", f"raw HTML that runs script is not allowed: {_short(snippet, 40)} (allowed: Markdown, plain HTML without script, event handlers or javascript: links; show code in a code block)"))
 
 
-def widget_markers(body: str, first_line: int = 1) -> list[tuple[int, str]]:
-    """``(file line, widget type)`` of every ``<!-- widget: type -->`` line outside fenced code."""
-    found, fence = [], None
+def lines_outside_code(body: str, first_line: int = 1):
+    """``(file line, text)`` of every body line outside fenced code, inline code spans blanked."""
+    fence = None
     for offset, text in enumerate(body.splitlines()):
         fence_match = FENCE_RE.match(text)
         if fence_match:
             fence = None if fence == fence_match.group(1) else (fence or fence_match.group(1))
             continue
-        marker = WIDGET_MARKER_RE.match(text)
-        if marker and fence is None:
-            found.append((first_line + offset, marker.group("type")))
-    return found
+        if fence is None:
+            yield first_line + offset, INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def widget_markers(body: str, first_line: int = 1) -> list[tuple[int, str]]:
+    """``(file line, widget type)`` of every ``<!-- widget: type -->`` line outside fenced code."""
+    return [(line, marker.group("type")) for line, text in lines_outside_code(body, first_line)
+            if (marker := WIDGET_MARKER_RE.match(text))]
+
+
+def _active_matches(body: str, first_line: int = 1):
+    for line, text in lines_outside_code(body, first_line):
+        for match in ACTIVE_HTML_RE.finditer(text):
+            yield line, match.start(), match.end()
+
+
+def active_html(body: str, first_line: int = 1) -> list[tuple[int, str]]:
+    """``(file line, snippet)`` of raw HTML in the body that would run script in a reader's browser.
+    Markdown passes raw HTML through untouched, so a lesson could otherwise ship ``<script>``;
+    inside code (fenced or inline) it is escaped by Markdown and harmless."""
+    lines = body.splitlines()
+    return [(line, lines[line - first_line][a:b]) for line, a, b in _active_matches(body, first_line)]
+
+
+def neutralize_active_html(body: str) -> str:
+    """The body with every active-HTML match made inert text (used while ``mkdocs serve`` shows the
+    problem, so the preview never runs it)."""
+    lines = body.splitlines(keepends=True)
+    for line, a, b in sorted(_active_matches(body), reverse=True):  # right to left keeps offsets valid
+        text = lines[line - 1]
+        lines[line - 1] = text[:a] + text[a:b].replace("<", "&lt;").replace(":", "&#58;") + text[b:]
+    return "".join(lines)
 
 
 def check_course(sources: list[LessonSource]) -> None:

@@ -140,3 +140,25 @@ def test_supermarket_mean_wait_matches_mitzenmacher_series():
     rho = 0.9
     series = sum(rho ** (2**i - 2) for i in range(1, 30))
     assert float(qu.supermarket_mean_wait(rho, 1.0)) + 1.0 == pytest.approx(series, rel=1e-9)
+
+
+def test_one_more_replica_never_hurts_under_any_policy():
+    """Adding a server at a fixed load never lowers the share within a deadline, never raises drops
+    and never raises p95. The raw mean-matching power-of-two weight broke this (e.g. 5 req/s on 2 → 3
+    replicas, and p95 rose 9 % from 12 → 13 replicas at ρ ≈ 0.95); its running maximum over c keeps it."""
+    mu, timeout = 250.0, 2.0
+    lam = np.r_[np.geomspace(1.0, 3000.0, 120), 5.0, 2857.0, 2899.0]
+    cs = np.arange(1, 32)
+    L, C = (x.ravel() for x in np.meshgrid(lam, cs, indexing="ij"))
+    for policy in qu.POLICIES:
+        q = qu.policy_queue(L, C, mu, timeout, policy)
+        U0, _ = q.survival(0.0)
+        U_slo, _ = q.survival(0.05)
+        within = (U0 - U_slo).reshape(len(lam), len(cs))
+        drop = q.p_drop.reshape(len(lam), len(cs))
+        p95 = qu.mixture_quantiles(q, np.ones(len(L)), [0.95], starts=np.arange(len(L)))[0].reshape(len(lam), len(cs))
+        assert (np.diff(within, axis=1) >= -1e-12).all(), policy
+        assert (np.diff(drop, axis=1) <= 1e-12).all(), policy
+        unsaturated = drop[:, :-1] < 1e-6
+        rise = np.diff(p95, axis=1) / p95[:, :-1]
+        assert (rise[unsaturated] <= 1e-9).all(), policy

@@ -142,39 +142,74 @@ def _down_count(t: np.ndarray, fail_times: np.ndarray, recovery_s: float) -> np.
 
 class _Window:
     """Values recorded within the last ``span`` seconds (Kubernetes keeps entries strictly newer
-    than now − span)."""
+    than now − span), with their running sum."""
 
-    __slots__ = ("span", "times", "values")
+    __slots__ = ("span", "times", "values", "total")
 
     def __init__(self, span: float):
         self.span = span
         self.times: deque = deque()
         self.values: deque = deque()
+        self.total = 0
 
-    def prune(self, now: float) -> deque:
+    def sum(self, now: float) -> int:
         times, values, cutoff = self.times, self.values, now - self.span
         while times and times[0] <= cutoff:
             times.popleft()
-            values.popleft()
-        return values
+            self.total -= values.popleft()
+        return self.total
 
     def push(self, now: float, value: int) -> None:
         if self.span > 0:
             self.times.append(now)
             self.values.append(value)
+            self.total += value
+
+
+class _Extreme:
+    """Largest (``largest=True``) or smallest recommendation within the last ``span`` seconds, the
+    new one included. A monotonic deque keeps only the values that can still be the extreme, so
+    each update is O(1) amortised instead of a scan of the whole window."""
+
+    __slots__ = ("span", "largest", "times", "values")
+
+    def __init__(self, span: float, largest: bool):
+        self.span = span
+        self.largest = largest
+        self.times: deque = deque()
+        self.values: deque = deque()
+
+    def update(self, now: float, value: int) -> int:
+        times, values, cutoff = self.times, self.values, now - self.span
+        while times and times[0] <= cutoff:
+            times.popleft()
+            values.popleft()
+        if self.span <= 0:
+            return value
+        if self.largest:
+            out = values[0] if values and values[0] > value else value
+            while values and values[-1] <= value:
+                values.pop()
+                times.pop()
+        else:
+            out = values[0] if values and values[0] < value else value
+            while values and values[-1] >= value:
+                values.pop()
+                times.pop()
+        times.append(now)
+        values.append(value)
+        return out
 
     def clear(self) -> None:
         self.times.clear()
         self.values.clear()
 
 
-def _stabilized(up_window: _Window, down_window: _Window, now: float, rec: int, current: int) -> int:
+def _stabilized(up_window: _Extreme, down_window: _Extreme, now: float, rec: int, current: int) -> int:
     """Kubernetes' stabilizeRecommendationWithBehaviors: clamp between the lowest recommendation in
     the scale-up window and the highest in the scale-down window (the current one included)."""
-    up = min(min(up_window.prune(now), default=rec), rec)
-    down = max(max(down_window.prune(now), default=rec), rec)
-    up_window.push(now, rec)
-    down_window.push(now, rec)
+    up = up_window.update(now, rec)
+    down = down_window.update(now, rec)
     out = current
     if out < up:
         out = up
@@ -208,46 +243,57 @@ def autoscale(
     """Replicas under the HPA for arrival rates ``lam`` per step: (provisioned, ready) per step."""
     n = len(lam)
     lam_list = lam.tolist()
-    provisioned_out = np.empty(n, dtype=np.int64)
-    ready_out = np.empty(n, dtype=np.int64)
+    provisioned_out: list[int] = []
+    ready_out: list[int] = []
     thresholds = [math.inf] if thresholds_h is None else thresholds_h.tolist()
     if initial_replicas is None:
         first = lam_list[0] / (mu * target_utilization) if n else 0.0
         initial_replicas = math.ceil(first - 1e-9)
     ready = min(max(initial_replicas, min_replicas), max_replicas)
     pending: list[float] = []  # times at which starting pods become ready, sorted
-    up_recs, down_recs = _Window(scale_up_stabilization_s), _Window(scale_down_stabilization_s)
+    up_recs = _Extreme(scale_up_stabilization_s, largest=False)
+    down_recs = _Extreme(scale_down_stabilization_s, largest=True)
     added_in_period, removed_in_period = _Window(scale_up_period_s), _Window(scale_down_period_s)
     sync_every = max(1, int(round(sync_period_s / step_s)))
     exposure_h = 0.0
+    next_failure_h = thresholds[0]
     next_failure = 0
     hour_per_step = step_s / 3600.0
     up_factor = 1.0 + scale_up_percent / 100.0
     down_factor = 1.0 - scale_down_percent / 100.0
+    upper_ratio = 1.0 + tolerance
+    up_window, down_window = scale_up_stabilization_s > 0, scale_down_stabilization_s > 0
+    # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
     for k in range(n):
         now = k * step_s
-        while pending and pending[0] <= now:
-            pending.pop(0)
-            ready += 1
+        if pending and pending[0] <= now:
+            while pending and pending[0] <= now:
+                pending.pop(0)
+                ready += 1
         current = ready + len(pending)
         if k % sync_every == 0:
-            load = lam_list[k]
-            util = 1.0 if ready == 0 else min(load / (ready * mu), 1.0)
+            util = 1.0 if ready == 0 else min(lam_list[k] / (ready * mu), 1.0)
             ratio = util / target_utilization
             if abs(ratio - 1.0) <= tolerance:
                 rec = current
-            elif ratio > 1.0 and pending and util * ready / (current * target_utilization) <= 1.0 + tolerance:
+            elif ratio > 1.0 and pending and util * ready / (current * target_utilization) <= upper_ratio:
                 # Starting pods counted at 0 %: the scale-up is already under way.
                 rec = current
             else:
-                rec = math.ceil(util * max(ready, 1) / target_utilization - 1e-9)
-            desired = _stabilized(up_recs, down_recs, now, rec, current)
+                rec = math.ceil(util * (ready if ready > 1 else 1) / target_utilization - 1e-9)
+            up = up_recs.update(now, rec) if up_window else rec
+            down = down_recs.update(now, rec) if down_window else rec
+            desired = current
+            if desired < up:
+                desired = up
+            if desired > down:
+                desired = down
             if desired > current:
-                start = current - sum(added_in_period.prune(now))
+                start = current - added_in_period.sum(now)
                 limit = max(math.ceil(start * up_factor - 1e-9), start + scale_up_pods)
                 desired = min(desired, limit, max_replicas)
             elif desired < current:
-                start = current + sum(removed_in_period.prune(now))
+                start = current + removed_in_period.sum(now)
                 limit = math.floor(start * down_factor + 1e-9)
                 desired = max(desired, limit, min_replicas)
             desired = min(max(desired, min_replicas), max_replicas)
@@ -267,11 +313,12 @@ def autoscale(
                 while pending and pending[0] <= now:
                     pending.pop(0)
                     ready += 1
-        provisioned_out[k] = current
-        ready_out[k] = ready
+        provisioned_out.append(current)
+        ready_out.append(ready)
         exposure_h += current * hour_per_step
-        while exposure_h >= thresholds[next_failure]:
+        while exposure_h >= next_failure_h:
             next_failure += 1
+            next_failure_h = thresholds[next_failure]
             if ready > 0:
                 ready -= 1
             elif pending:
@@ -279,7 +326,7 @@ def autoscale(
             else:
                 continue
             bisect.insort(pending, now + step_s + recovery_s)
-    return provisioned_out, ready_out
+    return np.array(provisioned_out, dtype=np.int64), np.array(ready_out, dtype=np.int64)
 
 
 def vertical_resized(lam: np.ndarray, params: dict[str, Any], mu: float, thresholds_h: np.ndarray):
@@ -294,8 +341,8 @@ def vertical_resized(lam: np.ndarray, params: dict[str, Any], mu: float, thresho
     serving = np.empty(n, dtype=np.int64)
     paid_workers = np.empty(n, dtype=np.int64)
     price = np.empty(n)
-    up_recs = _Window(params["scale_up_stabilization_s"])
-    down_recs = _Window(params["scale_down_stabilization_s"])
+    up_recs = _Extreme(params["scale_up_stabilization_s"], largest=False)
+    down_recs = _Extreme(params["scale_down_stabilization_s"], largest=True)
     sync_every = max(1, int(round(params["sync_period_s"] / step_s)))
     outage_until = -1.0
     thresholds = thresholds_h.tolist()

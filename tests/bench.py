@@ -42,8 +42,10 @@ RECORDER = """
   document.addEventListener('DOMContentLoaded', () => {
     rec.dcl = performance.now();
     const check = () => {
-      const svgs = [...document.querySelectorAll('.cw-chart-view svg')];
-      if (svgs.length && svgs.every((s) => s.getBoundingClientRect().height > 0)) rec.staticVisible = performance.now();
+      // the pre-rendered pictures (<img> of SVG files), or live charts that replaced them
+      const views = [...document.querySelectorAll('.cw-chart-view')].map((v) => v.querySelector('img.cw-static, svg'));
+      if (views.length && views.every((e) => e && e.getBoundingClientRect().height > 0 && (e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0))))
+        rec.staticVisible = performance.now();
       else if (performance.now() - rec.dcl < 5000) requestAnimationFrame(check);
     };
     requestAnimationFrame(check);

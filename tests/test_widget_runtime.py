@@ -165,11 +165,36 @@ def test_widget_html_has_real_static_results(toy_docs):
     assert '<dd data-metric="utilisation" data-value="0.5">50.0%</dd>' in html
     assert '<dd data-metric="stable" data-value="true">yes</dd>' in html
     view = re.search(r'<div class="cw-chart-view" data-view="static"[^>]*>(.*?)</div>', html, re.S).group(1)
-    assert view.startswith("<svg") and "<path" in view
+    # the picture is a content-hashed file beside the page, shown with <img> (works without JavaScript)
+    src = re.fullmatch(r'<img class="cw-static" src="\.\./\.\./assets/widgets/(charts/[0-9a-f]{16}\.svg)" alt="" '
+                       r'width="\d+" height="\d+" decoding="async">', view).group(1)
+    svg = build.STATIC_FILES[src].decode()
+    assert svg.startswith("<svg") and "<path" in svg and 'width="640"' in svg
+    assert "aria-label" not in svg and not re.search(r'="[^"]*\d\.\d{3}', svg)  # compact: no per-mark text
     data = embedded(html)
     assert data["initial"] == {"scenario": "calm", "params": toy_widget.WIDGET.validate({"arrival_rate": 50})}
     assert data["archive"] == build.widgets_archive()[0]
     assert data["rendered"]["metrics"]["mean_ms"]["value"] == 20.0
+    # no second copy of the chart data in the page: a digest to recognise it, the rows in a file
+    assert [c["name"] for c in data["rendered"]["charts"]] == ["latency"]
+    assert "spec" not in data["rendered"]["charts"][0]
+    rows = json.loads(build.STATIC_FILES[data["rendered"]["data"]])["latency"]
+    assert len(rows) == 41 and rows[0] == {"arrival_rate": 0.0, "response_ms": 10.0}
+
+
+def test_chart_digest_ignores_float_noise_but_not_changes():
+    chart = {"name": "c", "spec": {"data": {"values": [{"x": 1.0, "y": 0.1 + 0.2, "s": "é<"}, {"x": 2, "y": None}]}}}
+    noisy = json.loads(json.dumps(chart).replace("0.30000000000000004", "0.30000000000000010"))
+    assert render.data_digest(noisy) == render.data_digest(chart)
+    moved = json.loads(json.dumps(chart).replace("0.30000000000000004", "0.3001"))
+    assert render.data_digest(moved) != render.data_digest(chart)
+    # integral floats are integers, as JSON.parse sees them in the browser
+    assert render.data_digest({"v": [3.0]}) == render.data_digest({"v": [3]})
+
+
+def test_compact_svg_rounds_markup_not_text():
+    svg = '<svg width="640"><path transform="translate(104.60385524074513,1.5)" opacity="0.8999999999999999"/><text>0.0125</text></svg>'
+    assert build.compact_svg(svg) == '<svg width="640"><path transform="translate(104.6,1.5)" opacity="0.9"/><text>0.0125</text></svg>'
 
 
 def test_controls_come_from_the_schema(toy_docs):
@@ -180,7 +205,12 @@ def test_controls_come_from_the_schema(toy_docs):
                      r'value="1.69897" data-log="1"', html)
     assert '<select id="cw-' in html and 'name="model"' in html
     assert re.search(r'<input type="checkbox" role="switch" id="[^"]+" name="show_marker" checked>', html)
-    assert "<legend>Traffic</legend>" in html and "<legend>Server</legend>" in html
+    # one collapsible group per Param.group with its number of controls; the first two open
+    groups = re.findall(r'<details class="cw-group" data-group="(\w*)"( open)?><summary><span class="cw-group-title">'
+                        r'(\w+)</span> <span class="cw-count">(\d+)</span>', html)
+    assert groups == [("Traffic", " open", "Traffic", "1"), ("Server", " open", "Server", "3"),
+                      ("", "", "Parameters", "1")]
+    assert 'data-role="share"' in html
     # every control has a label pointing at it
     for cid in re.findall(r'<(?:input|select) [^>]*id="([^"]+)" name=', html):
         assert f'<label for="{cid}">' in html
@@ -206,7 +236,9 @@ def test_everything_authored_is_escaped(toy_docs):
 
 def test_urls_are_relative(toy_docs):
     html = render_toy(toy_docs)
-    assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["../../assets/widgets/widgets.js"]
+    urls = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert urls[0] == "../../assets/widgets/widgets.js" and len(urls) == 2
+    assert re.fullmatch(r"\.\./\.\./assets/widgets/charts/[0-9a-f]{16}\.svg", urls[1])
     assert render.asset_prefix("") == "" and render.asset_prefix("lessons/x.html") == "../"
 
 
@@ -218,7 +250,7 @@ def test_table_view_and_downloads_hold_the_chart_data(toy_docs):
     assert '<th scope="col">arrival_rate</th><th scope="col">response_ms</th>' in table
     assert table.count("<tr>") == 1 + 40 + 1  # header, the curve, the marker
     assert '<button type="button" class="cw-download" data-format="csv" data-filename="toy_queue-latency.csv">' in figure
-    lines = render.rows_csv(render.chart_rows(embedded(html)["rendered"]["charts"][0]["spec"])).splitlines()
+    lines = render.rows_csv(json.loads(build.STATIC_FILES[embedded(html)["rendered"]["data"]])["latency"]).splitlines()
     assert lines[0] == "arrival_rate,response_ms" and lines[1] == "0.0,10.0" and len(lines) == 42
 
 

@@ -83,6 +83,7 @@ def candidate_changes(page, wtype: str) -> list[tuple[str, object]]:
 
 def set_number(page, wtype: str, name: str, value) -> None:
     field = page.locator(f'{root_of(wtype)} input[name="{name}"]')
+    field.evaluate("(e) => { const d = e.closest('details'); if (d) d.open = true; }")  # as a reader opens the group
     field.fill(str(value))
     field.press("Enter")
     field.dispatch_event("change")
@@ -116,7 +117,10 @@ def test_static_results_without_javascript(browser, base_url, widget_types):
         for wtype in widget_types:
             snap = snapshot(page, wtype)
             assert snap["state"] == "static"
-            assert snap["charts"] and all(c.startswith("<svg") for c in snap["charts"])
+            assert snap["charts"] and all(c.startswith('<img class="cw-static"') for c in snap["charts"])
+            # every picture arrived and is drawn (content-hashed SVG files beside the page)
+            page.wait_for_function("(sel) => [...document.querySelectorAll(sel + ' img.cw-static')].every("
+                                   "(i) => i.complete && i.naturalWidth > 0)", arg=root_of(wtype))
             assert snap["metrics"] and all(text.strip() for text in snap["metrics"].values())
             assert page.locator(f"{root_of(wtype)} fieldset.cw-controls [name]").first.is_disabled()
             assert page.locator(f"{root_of(wtype)} .cw-table table tbody tr").count() > 0
@@ -127,7 +131,7 @@ def test_static_results_without_javascript(browser, base_url, widget_types):
 def test_goes_live_follows_controls_and_shares_state(page, base_url, widget_type):
     page.goto(base_url + LESSON, wait_until="domcontentloaded")
     first = snapshot(page, widget_type)
-    assert first["state"] in ("static", "loading") and first["charts"][0].startswith("<svg")
+    assert first["state"] in ("static", "loading") and first["charts"][0].startswith("<img")
     assert wait_state(page, widget_type) == "ready"
     live = snapshot(page, widget_type)
     assert live["message"] == ""
@@ -159,6 +163,15 @@ def test_goes_live_follows_controls_and_shares_state(page, base_url, widget_type
     slider.focus()
     slider.press("ArrowRight" if float(slider.input_value()) < float(slider.get_attribute("max")) else "ArrowLeft")
     assert number.input_value() != old
+
+    # "Copy link" hands over the URL with the state (clipboard, or shown for copying when refused)
+    page.click(f'{root_of(widget_type)} [data-role="share"]')
+    page.wait_for_function("(sel) => /link/i.test(document.querySelector(sel + ' .cw-status').textContent)",
+                           arg=root_of(widget_type))
+    # the group holding the changed parameter says so
+    badge = page.locator(f'{root_of(widget_type)} .cw-control[data-param="{name}"]').locator(
+        "xpath=ancestor::details[1]/summary/span[@class='cw-changed']")
+    assert "changed" in badge.text_content()
     assert page.console_errors == [] and shared_errors == []
 
 
@@ -213,7 +226,7 @@ def test_pyodide_blocked_keeps_static_view_then_recovers(page, base_url, widget_
     assert wait_state(page, widget_type, ("ready", "error")) == "error"
     snap = snapshot(page, widget_type)
     assert "could not load" in snap["message"] and "try again" in snap["message"]
-    assert snap["charts"][0].startswith("<svg") and set(snap["views"]) == {"static"}
+    assert snap["charts"][0].startswith("<img") and set(snap["views"]) == {"static"}
     assert all(text.strip() for text in snap["metrics"].values())
     # the runtime comes back: the next interaction restarts the worker
     page.context.unroute("**/assets/pyodide/**")

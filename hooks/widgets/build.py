@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -31,8 +32,13 @@ VENDOR_FILES = {
     "vega-lite.min.js": ROOT / "node_modules" / "vega-lite" / "build" / "vega-lite.min.js",
     "vega-embed.min.js": ROOT / "node_modules" / "vega-embed" / "build" / "vega-embed.min.js",
 }
-# Width given to charts whose spec says width "container" when rendering static SVG (no container).
+# Total width (axes and legends included) of the static SVG charts: the widget's content width in the
+# lesson column, so the pictures are shown at about their natural size.
 STATIC_CHART_WIDTH = 640
+# Pre-rendered files (SVG charts, chart data) that pages refer to by a content-hashed name under
+# assets/widgets/; filled while pages render, written by write_site_assets. {relative path: bytes}
+STATIC_FILES: dict[str, bytes] = {}
+STATIC_DIRS = ("charts", "data")
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
@@ -103,31 +109,106 @@ def write_site_assets(site_dir: Path, cache_dir: Path | None = None) -> dict[str
             stale.unlink()
     if not target.exists():
         target.write_bytes(data)
+    write_static_files(assets / "widgets")
     return {"archive": archive_name}
+
+
+def static_file(folder: str, stem: str, suffix: str, data: bytes) -> str:
+    """Register a pre-rendered file; returns its path under assets/widgets/ (the name carries a hash of
+    the content, so browsers may cache it forever and pages share identical files)."""
+    path = f"{folder}/{stem}{'-' if stem else ''}{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    STATIC_FILES[path] = data
+    return path
+
+
+def write_static_files(widgets_dir: Path) -> None:
+    for folder in STATIC_DIRS:
+        current = widgets_dir / folder
+        if current.is_dir():
+            for old in current.iterdir():
+                if f"{folder}/{old.name}" not in STATIC_FILES:
+                    old.unlink()
+    for rel, data in STATIC_FILES.items():
+        target = widgets_dir / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 # --- pre-rendering -------------------------------------------------------------------------------
 
-def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec with container-relative sizes replaced, since there is no container at build time."""
+CONCATS = ("hconcat", "vconcat", "concat")
+
+
+def _concat_key(spec: dict[str, Any]) -> str | None:
+    return next((k for k in CONCATS if isinstance(spec.get(k), list)), None)
+
+
+def static_spec(spec: dict[str, Any], width: float = STATIC_CHART_WIDTH, scale: float = 1.0) -> dict[str, Any]:
+    """The spec sized for a picture ``width`` px wide: a single (or layered) view is fitted to it; the
+    fixed-width views of a concatenation are scaled by ``scale`` (see chart_svg). No mark descriptions:
+    the picture is one image whose name is the chart title, and the table view holds the values."""
     spec = dict(spec)
-    if spec.get("width") == "container":
-        spec["width"] = STATIC_CHART_WIDTH
+    spec["config"] = {**(spec.get("config") or {}), "aria": False}
+    key = _concat_key(spec)
+    if key:
+        spec[key] = [
+            {**part, "width": max(60, round(part["width"] * scale))}
+            if isinstance(part, dict) and isinstance(part.get("width"), (int, float)) else part
+            for part in spec[key]
+        ]
+    elif spec.get("width") == "container" or isinstance(spec.get("width"), (int, float)):
+        spec["width"] = round(width)
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     if spec.get("height") == "container":
         spec["height"] = 300
-    autosize = spec.get("autosize")
-    if isinstance(autosize, dict) and autosize.get("resize"):
-        spec["autosize"] = {k: v for k, v in autosize.items() if k != "resize"}
     return spec
 
 
-def chart_svg(spec: dict[str, Any]) -> str:
+def _svg_width(svg: str) -> float | None:
+    match = re.search(r'<svg[^>]*?\swidth="([0-9.]+)"', svg)
+    return float(match.group(1)) if match else None
+
+
+def _render_svg(spec: dict[str, Any]) -> str:
     import vl_convert
 
     try:
-        return vl_convert.vegalite_to_svg(static_spec(spec), vl_version="6.4")
+        return vl_convert.vegalite_to_svg(spec, vl_version="6.4")
     except Exception as err:  # vl-convert raises plain ValueError with a long message
         raise WidgetBuildError(f"chart cannot be rendered: {str(err).splitlines()[0]}") from None
+
+
+_TAG = re.compile(r"<[^>]+>")
+_LONG_DECIMAL = re.compile(r"-?\d+\.\d{3,}")
+
+
+def compact_svg(svg: str) -> str:
+    """Coordinates in the markup rounded to 1/100 px (vl-convert writes up to 16 digits); text between
+    tags (axis labels, titles) is left exactly as drawn."""
+    def round_numbers(tag: re.Match) -> str:
+        return _LONG_DECIMAL.sub(lambda m: f"{float(m.group(0)):.2f}".rstrip("0").rstrip("."), tag.group(0))
+    return _TAG.sub(round_numbers, svg)
+
+
+def chart_svg(spec: dict[str, Any], width: float = STATIC_CHART_WIDTH) -> str:
+    return compact_svg(_chart_svg(spec, width))
+
+
+def _chart_svg(spec: dict[str, Any], width: float) -> str:
+    """SVG of the chart, ``width`` px wide overall. Concatenated views have fixed widths, so they are
+    drawn once, measured, and redrawn with their plot widths scaled to take the rest of the width."""
+    svg = _render_svg(static_spec(spec, width))
+    key = _concat_key(spec)
+    actual = _svg_width(svg)
+    if not key or not actual:
+        return svg
+    widths = [p["width"] for p in spec[key] if isinstance(p, dict) and isinstance(p.get("width"), (int, float))]
+    plots = (max(widths) if key == "vconcat" else sum(widths)) if widths else 0
+    if not plots or abs(actual - width) <= 4:
+        return svg
+    scale = max(0.3, (width - (actual - plots)) / plots)
+    return _render_svg(static_spec(spec, width, scale))
 
 
 def render_key(widget_type: str, params: dict[str, Any]) -> str:

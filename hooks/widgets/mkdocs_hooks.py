@@ -4,8 +4,8 @@
   and its default scenario pre-rendered (cached);
   problems are logged as errors naming file and parameter (``--strict`` then fails the build,
   ``mkdocs serve`` keeps serving);
-* after the build: the Pyodide runtime, the vendored Vega builds and the content-hashed widgets
-  archive are copied into ``site/assets``.
+* after the build: the Pyodide runtime, the vendored Vega builds, the content-hashed widgets
+  archive and the pre-rendered chart pictures and data are copied into ``site/assets``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def validate_scenarios(docs_dir: Path) -> list[str]:
 
 
 def on_pre_build(config, **kwargs) -> None:
+    build.STATIC_FILES.clear()  # pages register their pre-rendered files again as they render
     for problem in validate_scenarios(Path(config["docs_dir"])):
         log.error(problem)
 

@@ -20,10 +20,12 @@ from widgets_py import registry
 from widgets_py.core import Param, Widget
 from widgets_py.scenarios import ScenarioError, ScenarioFile, load
 
-from .build import WidgetBuildError, prerender, widgets_archive
+from .build import WidgetBuildError, prerender, static_file, widgets_archive
 
 STATE_VERSION = 1
-MAX_TABLE_ROWS = 400  # a table view longer than this helps nobody; the downloads hold everything
+MAX_TABLE_ROWS = 200  # a table view longer than this helps nobody; the downloads hold everything
+OPEN_GROUPS = 2  # parameter groups shown open at first; the rest are one click away
+DATA_DIGITS = 6  # significant digits kept in the pre-rendered chart data (downloads before going live)
 
 
 def _a(value: Any) -> str:
@@ -78,6 +80,64 @@ def load_scenarios(widget_type: str, data_path: str, docs_dir: str | Path) -> Sc
 
 
 # --- chart data -----------------------------------------------------------------------------------
+
+def round_significant(value: Any, digits: int = DATA_DIGITS) -> Any:
+    """``value`` with every float rounded to ``digits`` significant digits (ints, text untouched)."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: round_significant(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [round_significant(v, digits) for v in value]
+    return value
+
+
+def _canonical(value: Any, out: list[str]) -> None:
+    """Text of ``value`` that charts.js ``canonical`` reproduces from the same data parsed in the
+    browser: integral numbers as integers, others as 6 significant digits (numpy in Pyodide and in
+    CPython may differ in the last bits), keys in their order."""
+    if value is None:
+        out.append("null")
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, (int, float)):
+        x = float(value)
+        if not math.isfinite(x):
+            out.append("null")
+        elif x.is_integer() and abs(x) < 1e15:
+            out.append(str(int(x)))
+        else:
+            mantissa, exponent = f"{x:.5e}".split("e")
+            out.append(f"{mantissa}e{int(exponent)}")
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, (k, v) in enumerate(value.items()):
+            out.append(("," if i else "") + json.dumps(str(k), ensure_ascii=False) + ":")
+            _canonical(v, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            _canonical(v, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(str(value), ensure_ascii=False))
+
+
+def data_digest(value: Any) -> str:
+    """FNV-1a (32 bit) of the canonical text's UTF-8 bytes, plus its length: lets the browser tell
+    whether its first live chart equals the pre-rendered one without shipping the data twice."""
+    parts: list[str] = []
+    _canonical(value, parts)
+    data = "".join(parts).encode("utf-8")
+    h = 0x811C9DC5
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{h:08x}-{len(data)}"
 
 def chart_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The inline data rows of a chart (top-level data, else every layer's, concatenated)."""
@@ -142,16 +202,29 @@ def _downloads_html(stem: str) -> str:
             f"</p>")
 
 
-def chart_html(chart: dict[str, Any], svg: str, widget_type: str) -> str:
+def _svg_size(svg: str) -> tuple[str, str]:
+    head = svg[:svg.find(">")]
+    found = [next((m.split('"')[1] for m in head.split(" ") if m.startswith(f'{attr}="')), "") for attr in ("width", "height")]
+    return found[0], found[1]
+
+
+def chart_html(chart: dict[str, Any], svg: str, widget_type: str, prefix: str) -> str:
     name, title = str(chart["name"]), str(chart.get("title", chart["name"]))
     rows = chart_rows(chart["spec"])
+    # the picture is a separate, content-hashed file: cached across visits, and the page stays light;
+    # <img> shows it without JavaScript (vl-convert escapes every text it draws)
+    path = static_file("charts", "", ".svg", svg.encode("utf-8"))
+    width, height = _svg_size(svg)
+    size = f' width="{_a(width)}" height="{_a(height)}"' if width and height else ""
     return (
         f'<figure class="cw-chart" data-chart="{_a(name)}">'
         f'<figcaption class="cw-chart-title">{escape(title)}</figcaption>'
-        # the SVG comes from vl-convert, which escapes every text it draws
-        f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}">{svg}</div>'
+        f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}">'
+        f'<img class="cw-static" src="{_a(prefix)}assets/widgets/{_a(path)}" alt=""{size} decoding="async"></div>'
         f'<details class="cw-table"><summary>Data table</summary>'
-        f'<div class="cw-table-scroll">{_table_html(rows, title)}</div></details>'
+        # focusable, so keyboard users can scroll it
+        f'<div class="cw-table-scroll" tabindex="0" role="region" aria-label="{_a(f"Data of {title}")}">'
+        f'{_table_html(rows, title)}</div></details>'
         f'{_downloads_html(f"{widget_type}-{name}")}'
         f"</figure>"
     )
@@ -213,13 +286,23 @@ def control_html(p: Param, value: Any, prefix: str) -> str:
 
 
 def controls_html(widget: Widget, values: dict[str, Any], prefix: str) -> str:
+    """One collapsible group per Param.group, in schema order: the first OPEN_GROUPS open, each
+    summary with its number of controls, so a long schema stays one short, scannable block."""
     groups: dict[str, list[str]] = {}
     for p in widget.params:
         groups.setdefault(p.group, []).append(control_html(p, values[p.name], prefix))
     parts = []
-    for group, items in groups.items():
-        legend = f"<legend>{escape(group)}</legend>" if group else ""
-        parts.append(f'<fieldset class="cw-group">{legend}{"".join(items)}</fieldset>')
+    for i, (group, items) in enumerate(groups.items()):
+        title = (group or "Parameters")
+        title = title[:1].upper() + title[1:]
+        opened = " open" if i < OPEN_GROUPS else ""
+        parts.append(
+            f'<details class="cw-group" data-group="{_a(group)}"{opened}>'
+            f'<summary><span class="cw-group-title">{escape(title)}</span> '
+            f'<span class="cw-count">{len(items)}</span>'
+            f'<span class="cw-changed" hidden></span></summary>'
+            f'<div class="cw-group-body">{"".join(items)}</div></details>'
+        )
     return "".join(parts)
 
 
@@ -272,42 +355,53 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
         "schema": widget.schema_json(),
         "scenarios": scenarios.to_json(),
         "initial": {"scenario": default.name, "params": default.params},
-        "rendered": {"metrics": pre["metrics"], "charts": pre["charts"]},
     }
     options = "".join(
         f'<option value="{_a(s.name)}"{" selected" if s.name == default.name else ""}>{escape(s.title)}</option>'
         for s in scenarios.scenarios
     )
-    charts = "".join(chart_html(c, svg, widget_type) for c, svg in zip(pre["charts"], pre["svgs"]))
+    prefix_url = asset_prefix(page_url)
+    charts = "".join(chart_html(c, svg, widget_type, prefix_url) for c, svg in zip(pre["charts"], pre["svgs"]))
+    # the chart data, for downloads before the live runtime has computed its own
+    data_file = static_file("data", widget_type, ".json", json.dumps(
+        {c["name"]: round_significant(chart_rows(c["spec"])) for c in pre["charts"]},
+        allow_nan=False, separators=(",", ":")).encode("utf-8"))
+    embedded["rendered"] = {
+        "metrics": pre["metrics"],
+        "charts": [{"name": c["name"], "digest": data_digest(c)} for c in pre["charts"]],
+        "data": data_file,
+    }
     return (
         f'<section class="course-widget" id="{_a(prefix)}" data-widget="{_a(widget_type)}" data-state="static" '
         f'data-archive="{_a(archive_name)}" '
         f'aria-labelledby="{_a(prefix)}-title">'
         # A <template>, not <script type="application/json">: material's instant navigation re-runs every
         # inline <script> of the new page as JavaScript, dropping its type.
-        f"<script>{boot_script(asset_prefix(page_url), archive_name, widget_type)}</script>"
+        f"<script>{boot_script(prefix_url, archive_name, widget_type)}</script>"
         # the same module the theme loads at the end of the page; `async` runs it as soon as it arrives
-        f'<script type="module" async src="{_a(asset_prefix(page_url))}assets/widgets/widgets.js"></script>'
+        f'<script type="module" async src="{_a(prefix_url)}assets/widgets/widgets.js"></script>'
         f'<template class="cw-data">{script_json(embedded)}</template>'
         f'<header class="cw-header"><h3 class="cw-title" id="{_a(prefix)}-title">{escape(widget.title)}</h3>'
         f'<p class="cw-summary">{escape(widget.summary)}</p></header>'
+        f'<form class="cw-form" autocomplete="off">'
+        f'<div class="cw-toolbar">'
+        f'<div class="cw-scenario"><label for="{_a(prefix)}-scenario">Scenario</label>'
+        f'<select id="{_a(prefix)}-scenario" data-role="scenario" disabled>{options}</select></div>'
+        f'<div class="cw-actions">'
+        f'<button type="button" data-role="reset" disabled>Reset</button>'
+        f'<button type="button" data-role="share" disabled>Copy link</button></div></div>'
+        f'<p class="cw-scenario-description">{escape(default.description)}</p>'
         f'<p class="cw-status" role="status" aria-live="polite">'
         f"Results computed for the default scenario when this page was built. "
         f"Live controls need JavaScript.</p>"
         f'<p class="cw-notice" hidden></p>'
         f'<p class="cw-message" role="alert" hidden></p>'
-        f'<div class="cw-body">'
-        f'<form class="cw-form" autocomplete="off">'
-        f'<div class="cw-scenario"><label for="{_a(prefix)}-scenario">Scenario</label>'
-        f'<select id="{_a(prefix)}-scenario" data-role="scenario" disabled>{options}</select>'
-        f'<button type="button" data-role="reset" disabled>Reset</button></div>'
-        f'<p class="cw-scenario-description">{escape(default.description)}</p>'
+        f'<div class="cw-results">{metrics_html(widget, pre["metrics"])}</div>'
         f'<fieldset class="cw-controls" disabled><legend class="cw-visually-hidden">Parameters</legend>'
         f"{controls_html(widget, default.params, prefix)}</fieldset>"
         f"</form>"
-        f'<div class="cw-results">{metrics_html(widget, pre["metrics"])}'
-        f'<div class="cw-charts">{charts}</div></div>'
-        f"</div></section>"
+        f'<div class="cw-charts">{charts}</div>'
+        f"</section>"
     )
 
 

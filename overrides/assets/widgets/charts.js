@@ -38,11 +38,50 @@ function splitData(vgSpec) {
   return { shape: JSON.stringify({ ...vgSpec, data }), values, inPlace };
 }
 
+const CONCATS = ["hconcat", "vconcat", "concat"];
+
+// The spec sized for its container (the simulators give fixed pixel widths, drawn for no particular
+// page): a single or layered view follows the container's width; the fixed-width views of a
+// concatenation are scaled by `scale` (measured once per chart, see renderChart).
+function fitted(spec, scale) {
+  const key = CONCATS.find((k) => Array.isArray(spec[k]));
+  if (key) {
+    return { ...spec, [key]: spec[key].map((part) => (part && typeof part.width === "number"
+      ? { ...part, width: Math.max(60, Math.round(part.width * scale)) } : part)) };
+  }
+  if (typeof spec.width === "number" || spec.width === "container") {
+    return { ...spec, width: "container", autosize: { type: "fit-x", contains: "padding", resize: true } };
+  }
+  return spec;
+}
+
+function plotWidth(spec) {
+  const key = CONCATS.find((k) => Array.isArray(spec[k]));
+  if (!key) return 0;
+  const widths = spec[key].filter((p) => p && typeof p.width === "number").map((p) => p.width);
+  if (!widths.length) return 0;
+  return key === "vconcat" ? Math.max(...widths) : widths.reduce((a, b) => a + b, 0);
+}
+
+async function embed(container, compiled) {
+  const target = document.createElement("div");
+  // laid out (for width "container") but invisible until drawn, so the previous chart never disappears
+  target.className = "cw-live cw-live-pending";
+  container.appendChild(target);
+  try {
+    return { target, result: await window.vegaEmbed(target, compiled, { mode: "vega", actions: false, renderer: "svg", logLevel: 0 }) };
+  } catch (err) {
+    target.remove();
+    throw err;
+  }
+}
+
 // -> {view, shape}: the handle to pass back as `previous` on the next update
 export async function renderChart(container, chart, previous) {
-  const vegaEmbed = await loadVega();
-  const compiled = window.vegaLite.compile(chart.spec).spec;
-  const parts = splitData(compiled);
+  await loadVega();
+  let scale = Number(container.dataset.scale || 1);
+  let compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+  let parts = splitData(compiled);
   if (previous && parts.inPlace && previous.shape === parts.shape) {
     const { vega } = window;
     for (const [name, rows] of Object.entries(parts.values)) {
@@ -51,22 +90,58 @@ export async function renderChart(container, chart, previous) {
     await previous.view.runAsync();
     return previous;
   }
-  const target = document.createElement("div");
-  // laid out (for width "container") but invisible until drawn, so the previous chart never disappears
-  target.className = "cw-live cw-live-pending";
-  container.appendChild(target);
-  let result;
-  try {
-    result = await vegaEmbed(target, compiled, { mode: "vega", actions: false, renderer: "svg", logLevel: 0 });
-  } catch (err) {
+  let { target, result } = await embed(container, compiled);
+  const plots = plotWidth(chart.spec);
+  const available = container.clientWidth;
+  const drawn = Number((target.querySelector("svg") || {}).getAttribute?.("width")) || 0;
+  if (plots && available && drawn && !container.dataset.scale && Math.abs(drawn - available) > 4) {
+    // first drawing of a concatenation: scale its views so the whole chart takes the container's width
+    scale = Math.max(0.3, (available - (drawn - plots * scale)) / (plots * scale)) * scale;
+    container.dataset.scale = String(scale);
+    result.view.finalize();
     target.remove();
-    throw err;
+    compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+    parts = splitData(compiled);
+    ({ target, result } = await embed(container, compiled));
   }
   target.classList.remove("cw-live-pending");
   for (const child of [...container.children]) if (child !== target) child.remove();
   container.dataset.view = "live";
   if (previous) previous.view.finalize();
   return { view: result.view, shape: parts.shape };
+}
+
+// Same text and hash as hooks/widgets/render.py data_digest: integral numbers as integers, others to
+// 6 significant digits (Pyodide's and CPython's numpy may differ in the last bits), keys in order.
+function canonical(value, out) {
+  if (value === null || value === undefined) out.push("null");
+  else if (typeof value === "boolean") out.push(value ? "true" : "false");
+  else if (typeof value === "number") {
+    if (!Number.isFinite(value)) out.push("null");
+    else if (Number.isInteger(value) && Math.abs(value) < 1e15) out.push(String(value));
+    else {
+      const [mantissa, exponent] = value.toExponential(5).split("e");
+      out.push(mantissa + "e" + Number(exponent));
+    }
+  } else if (typeof value === "string") out.push(JSON.stringify(value));
+  else if (Array.isArray(value)) {
+    out.push("[");
+    value.forEach((v, i) => { if (i) out.push(","); canonical(v, out); });
+    out.push("]");
+  } else if (typeof value === "object") {
+    out.push("{");
+    Object.entries(value).forEach(([k, v], i) => { out.push((i ? "," : "") + JSON.stringify(k) + ":"); canonical(v, out); });
+    out.push("}");
+  } else out.push(JSON.stringify(String(value)));
+}
+
+export function chartDigest(chart) {
+  const parts = [];
+  canonical(chart, parts);
+  const bytes = new TextEncoder().encode(parts.join(""));
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0") + "-" + bytes.length;
 }
 
 export function chartRows(spec) {
@@ -102,13 +177,13 @@ export function rowsCsv(rows) {
   return [cols.map(csvCell).join(","), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
 }
 
-const MAX_TABLE_ROWS = 400;
+const MAX_TABLE_ROWS = 200; // as hooks/widgets/render.py
 
-export function updateData(figure, chart) {
+export function updateData(figure, chart, redrawTable = true) {
   const rows = chartRows(chart.spec);
   const cols = columnsOf(rows);
   const table = figure.querySelector(".cw-table table");
-  if (table) {
+  if (table && redrawTable) {
     const headRow = document.createElement("tr");
     for (const c of cols) {
       const th = document.createElement("th");
@@ -132,18 +207,27 @@ export function updateData(figure, chart) {
   figure.cwRows = rows;
 }
 
-// Save the chart's current rows as CSV or JSON (a blob: URL, so nothing leaves the page).
-export function bindDownloads(figure, rows) {
-  figure.cwRows = rows;
+// Save the chart's current rows as CSV or JSON (a blob: URL, so nothing leaves the page). Until a live
+// result has arrived, `loadRows()` supplies the pre-rendered data.
+export function bindDownloads(figure, loadRows) {
   const box = figure.querySelector(".cw-downloads");
   if (!box || box.dataset.bound) return;
   box.dataset.bound = "1";
   box.hidden = false;
-  box.addEventListener("click", (event) => {
+  box.addEventListener("click", async (event) => {
     const button = event.target.closest("button.cw-download");
     if (!button) return;
+    let rows = figure.cwRows;
+    if (!rows) {
+      try {
+        rows = await loadRows();
+      } catch (err) {
+        box.dataset.error = "the data could not be loaded";
+        return;
+      }
+    }
     const csv = button.dataset.format === "csv";
-    const blob = new Blob([csv ? rowsCsv(figure.cwRows) : JSON.stringify(figure.cwRows, null, 1)],
+    const blob = new Blob([csv ? rowsCsv(rows) : JSON.stringify(rows, null, 1)],
       { type: csv ? "text/csv" : "application/json" });
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);

@@ -2,7 +2,7 @@
 // controls, coalesced runs, live Vega charts, and the widget state in the URL fragment.
 // The HTML already shows real results computed at build time; everything here is an enhancement.
 import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
-import { bindDownloads, chartRows, loadVega, renderChart, updateData } from "./charts.js";
+import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
 
 const ASSETS = new URL("../", import.meta.url);
 // One object per tab. The widget HTML's tiny inline boot script may have created it already (and the
@@ -120,9 +120,9 @@ class Controller {
     this.inFlight = null; // request id
     this.queued = null; // newest params waiting for the in-flight run to finish
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
-    // chart name -> JSON of the chart now on screen; the static SVGs show the pre-rendered charts, so a
-    // result that matches them (the usual first run) needs no drawing at all
-    this.shown = new Map(this.data.rendered.charts.map((c) => [c.name, c]));
+    // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
+    // their data, so a result that matches them (the usual first run) needs no drawing at all
+    this.shown = new Map(this.data.rendered.charts.map((c) => [c.name, { digest: c.digest }]));
     this.scenario = this.data.initial.scenario;
     this.values = { ...this.data.initial.params };
     this.lastGood = null;
@@ -130,9 +130,14 @@ class Controller {
   }
 
   start() {
+    // until a live result arrives, downloads fetch the pre-rendered data file
+    let staticRows = null;
+    const loadStatic = () => (staticRows ||= fetch(new URL("widgets/" + this.data.rendered.data, ASSETS))
+      .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
+      .catch((err) => { staticRows = null; throw err; }));
     for (const chart of this.data.rendered.charts) {
       const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
-      if (figure) bindDownloads(figure, chartRows(chart.spec));
+      if (figure) bindDownloads(figure, () => loadStatic().then((all) => all[chart.name] || []));
     }
     this.applyFragment();
     this.bindControls();
@@ -199,6 +204,7 @@ class Controller {
     this.values = { ...this.scenarios.get(restored.scenario).params, ...restored.overrides };
     this.fromLink = true;
     this.syncControls();
+    this.markChangedGroups(true);
   }
 
   writeFragment() {
@@ -223,7 +229,37 @@ class Controller {
       this.syncControls();
       this.changed();
     });
+    this.root.querySelector('[data-role="share"]').addEventListener("click", () => this.share());
   }
+
+  // The URL already carries the state (writeFragment); copy it, or show it when the clipboard is closed.
+  async share() {
+    this.writeFragment();
+    const url = location.href;
+    try {
+      await navigator.clipboard.writeText(url);
+      this.status("Link copied: it opens this widget with these settings.");
+    } catch (err) {
+      this.status("Copy this link to share these settings: " + url);
+    }
+  }
+
+  // Groups whose parameters differ from the scenario say how many; a shared link opens them.
+  markChangedGroups(open) {
+    const base = this.scenarios.get(this.scenario).params;
+    for (const details of this.root.querySelectorAll("details.cw-group")) {
+      let changed = 0;
+      for (const control of details.querySelectorAll(".cw-control[data-param]")) {
+        const name = control.dataset.param;
+        if (name in base && base[name] !== this.values[name]) changed += 1;
+      }
+      const badge = details.querySelector(".cw-changed");
+      badge.hidden = !changed;
+      badge.textContent = changed ? `${changed} changed` : "";
+      if (open && changed) details.open = true;
+    }
+  }
+
 
   onInput(el, committed) {
     if (el.dataset.role === "scenario") {
@@ -245,6 +281,8 @@ class Controller {
     const checked = coerce(param, raw, Boolean(el.dataset.rangeFor));
     const control = this.root.querySelector(`.cw-control[data-param="${CSS.escape(name)}"]`);
     if (checked.error) {
+      const details = control.closest("details");
+      if (details) details.open = true;
       control.querySelector("[name]").setAttribute("aria-invalid", "true");
       this.message(`${param.label}: ${checked.error}`);
       return;
@@ -282,6 +320,7 @@ class Controller {
     this.changedAt = performance.now();
     this.message("");
     this.writeFragment();
+    this.markChangedGroups(false);
     if (!runtime.worker) {
       // a failed runtime restarts on the next interaction
       this.setState("loading");
@@ -361,7 +400,12 @@ class Controller {
   async showChart(chart) {
     const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
     if (!figure) return;
-    if (sameData(this.shown.get(chart.name), chart)) return; // unchanged: nothing to draw
+    const shown = this.shown.get(chart.name);
+    if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
+      updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
+      this.shown.set(chart.name, chart);
+      return;
+    }
     updateData(figure, chart);
     const old = this.views.get(chart.name);
     this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old));

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.widgets import build, entry, mkdocs_hooks, render, runtime_assets
+from hooks.widgets import build, entry, render, runtime_assets
 from tests import toy_widget
 
 WHEEL = "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
@@ -254,20 +254,27 @@ def test_table_view_and_downloads_hold_the_chart_data(toy_docs):
     assert lines[0] == "arrival_rate,response_ms" and lines[1] == "0.0,10.0" and len(lines) == 42
 
 
-def test_bad_scenario_file_becomes_a_visible_error_and_is_reported(toy_docs):
+def test_bad_scenario_file_becomes_a_visible_error(toy_docs, monkeypatch):
+    monkeypatch.setattr(render, "BUILD_PROBLEMS", [])
     (toy_docs / "widgets" / "toy.json").write_text(json.dumps(
         {"widget": "toy_queue", "scenarios": [{"name": "a", "params": {"service_ms": 0}}]}))
     html = render_toy(toy_docs)
     assert 'data-state="error"' in html
     assert "docs/widgets/toy.json: scenario &#x27;a&#x27; params.service_ms: 0 is out of range" in html
-    lessons = toy_docs / "lessons"
-    lessons.mkdir()
-    (lessons / "l1.md").write_text('---\nid: l1\nwidgets:\n  - type: toy_queue\n    data: "/widgets/toy.json"\n'
-                                   '  - type: nope\n    data: "/widgets/toy.json"\n---\nBody\n')
-    problems = mkdocs_hooks.validate_scenarios(toy_docs)
-    assert problems[0].startswith("docs/widgets/toy.json: scenario 'a' params.service_ms: 0 is out of range")
-    assert problems[0].endswith("(widget of docs/lessons/l1.md)")
-    assert len(problems) == 1  # an unknown type is the lessons hook's to report, with its line
+    # Reported once, by the lessons validation, at the lesson's widgets line.
+    assert render.BUILD_PROBLEMS == []
+
+
+def test_a_widget_that_fails_to_prerender_is_reported(toy_docs, monkeypatch):
+    monkeypatch.setattr(render, "BUILD_PROBLEMS", [])
+
+    def failing(widget_type, params):
+        raise build.WidgetBuildError("toy_queue: simulate failed (ZeroDivisionError)")
+
+    monkeypatch.setattr(render, "prerender", failing)
+    html = render_toy(toy_docs)
+    assert 'data-state="error"' in html and "simulate failed" in html
+    assert len(render.BUILD_PROBLEMS) == 1 and "simulate failed" in render.BUILD_PROBLEMS[0]
 
 
 def test_prerender_is_cached(toy_docs, monkeypatch):

@@ -9,11 +9,31 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import traceback
 from typing import Any
 
 from widgets_py import api, registry
 from widgets_py.core import ParamError, metric_value
+
+
+def _without_exponent(value: Any, fmt: str, text: str) -> str:
+    """Readers parse "1,996" faster than "2e+03": a ``g`` format that fell back to an exponent for a
+    number below a trillion is redone as a rounded, grouped integer with the same significant digits."""
+    match = re.fullmatch(r"(,?)\.(\d+)g", fmt)
+    if not match or "e" not in text or not 1 <= abs(value) < 1e12:
+        return text
+    digits = int(match.group(2))
+    rounded = round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
+    return format(rounded, ",.0f")
+
+
+def _si(value: float, digits: int) -> str:
+    """``.3s`` as in d3-format: significant digits with an SI prefix (1.32G for 1.318e9)."""
+    if value == 0:
+        return "0"
+    group = max(-4, min(4, int(math.floor(math.log10(abs(value)) / 3))))
+    return f"{value / 1000 ** group:.{digits}g}{'pnµm kMGT'[group + 4].strip()}"
 
 
 def format_value(value: Any, fmt: str, unit: str = "") -> str:
@@ -23,10 +43,13 @@ def format_value(value: Any, fmt: str, unit: str = "") -> str:
     if isinstance(value, bool):
         text = "yes" if value else "no"
     else:
+        si = re.fullmatch(r"\.(\d+)s", fmt or "")
         try:
-            text = format(value, fmt or ".3g")
+            text = _si(float(value), int(si.group(1))) if si else format(value, fmt or ".3g")
         except (TypeError, ValueError):
             text = str(value)
+        else:
+            text = _without_exponent(value, fmt or ".3g", text)
     if unit and not text.endswith("%"):
         text = f"{text}\u00a0{unit}"
     return text

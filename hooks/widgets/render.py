@@ -334,6 +334,10 @@ def error_html(widget_type: str, message: str) -> str:
             f'<p class="cw-message" role="alert">This widget could not be built: {escape(message)}</p></section>')
 
 
+# Widgets whose default scenario failed to pre-render in this build; the build hook reports them.
+BUILD_PROBLEMS: list[str] = []
+
+
 def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: str) -> str:
     """The complete widget: static results, controls, and the data the front end needs.
 
@@ -342,7 +346,10 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
     """
     try:
         scenarios, pre = check_widget(widget_type, data_path, docs_dir)
-    except (ScenarioError, WidgetBuildError) as err:
+    except ScenarioError as err:  # the lessons validation reports it, with the lesson's line
+        return error_html(widget_type, str(err))
+    except WidgetBuildError as err:
+        BUILD_PROBLEMS.append(f"{err} (widget on {page_url})")
         return error_html(widget_type, str(err))
     widget = scenarios.widget
     default = scenarios.get()

@@ -7,6 +7,7 @@ Chromium page that records every request and console error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -85,21 +86,24 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@pytest.fixture(scope="session")
-def server_root(site_dir, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("www")
-    (root / SUB_PATH.strip("/")).symlink_to(site_dir, target_is_directory=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def base_url(server_root) -> str:
-    handler = functools.partial(_QuietHandler, directory=str(server_root))
+@contextlib.contextmanager
+def serve_under_sub_path(site: Path, scratch: Path):
+    """Serve ``site`` at http://127.0.0.1:<free port>/course/ for the duration of the block."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / SUB_PATH.strip("/")).symlink_to(site, target_is_directory=True)
+    handler = functools.partial(_QuietHandler, directory=str(scratch))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
-    httpd.shutdown()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def base_url(site_dir, tmp_path_factory) -> str:
+    with serve_under_sub_path(site_dir, tmp_path_factory.mktemp("www")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,11 @@ accessibility. Fixture-site tests serve tests/fixtures/lessons (with the escapin
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import CHROMIUM_ARGS, SUB_PATH, _QuietHandler  # noqa: F401  (same server as the real site)
+from tests.conftest import serve_under_sub_path
 from tests.fixtures.lessons import sitekit
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("lessons-browser")]
@@ -23,16 +19,9 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def fixture_url(tmp_path_factory) -> str:
     dest = tmp_path_factory.mktemp("browser-fixture")
-    config = sitekit.write_config(dest, sitekit.copy_docs(dest, sitekit.FIXTURES / "escaping"))
-    proc = sitekit.build(config)
-    assert proc.returncode == 0, proc.stderr
-    root = dest / "www"
-    root.mkdir()
-    (root / SUB_PATH.strip("/")).symlink_to(dest / "site", target_is_directory=True)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
-    httpd.shutdown()
+    site = sitekit.build_fixture_site(dest, "escaping")
+    with serve_under_sub_path(site, dest / "www") as url:
+        yield url
 
 
 @pytest.fixture

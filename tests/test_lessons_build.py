@@ -23,11 +23,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="module")
 def fixture_site(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("fixture-site")
-    config = sitekit.write_config(dest, sitekit.copy_docs(dest, sitekit.FIXTURES / "escaping"))
-    proc = sitekit.build(config)
-    assert proc.returncode == 0, proc.stderr
-    return dest / "site"
+    return sitekit.build_fixture_site(tmp_path_factory.mktemp("fixture-site"), "escaping")
 
 
 def test_fixture_site_has_lesson_quiz_flashcards_and_tags_pages(fixture_site):

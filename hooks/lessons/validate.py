@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from widgets_py import registry, scenarios
 
 from . import frontmatter
-from .model import FIELDS, LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, WidgetRef
+from .model import LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, WidgetRef
 
 # A widget is placed in the body by this marker on its own line; see docs in pages.py.
 WIDGET_MARKER_RE = re.compile(r"^[ \t]*<!--[ \t]*widget:[ \t]*(?P<type>[^ \t>]+)[ \t]*-->[ \t]*$")

@@ -121,12 +121,14 @@ def browser():
 @pytest.fixture
 def page(browser, base_url):
     """A fresh browser context (empty storage). Every request and console error is recorded; at
-    teardown the test fails if any request left the site's origin."""
+    teardown the test fails if any request left the site's origin, or if the console showed an
+    error in a test that did not break something on purpose (``page.expect_console_errors = True``)."""
     context = browser.new_context(service_workers="block")
     pg = context.new_page()
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
     pg.seen_requests = []
     pg.console_errors = []
+    pg.expect_console_errors = False
     pg.on("request", lambda req: pg.seen_requests.append(req.url))
     pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
     pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
@@ -137,3 +139,4 @@ def page(browser, base_url):
     ]
     context.close()
     assert not foreign, f"requests left the origin {origin}: {foreign[:5]}"
+    assert pg.expect_console_errors or not pg.console_errors, f"console errors: {pg.console_errors[:5]}"

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from widgets_py import api, distributed_sgd, ml, registry, scenarios
+from widgets_py import distributed_training as dt
 from widgets_py import parallelism as par
 from widgets_py.core import ParamError
 
@@ -388,7 +389,73 @@ def test_charts_compile_with_vega_lite():
 
 
 def test_deterministic():
-    assert W.run({"lab_steps": 30}) == W.run({"lab_steps": 30})
+    first = W.run({"lab_steps": 30})
+    dt.lab_cache_clear()  # the second run trains again instead of reading the memo
+    assert W.run({"lab_steps": 30}) == first
+
+
+# ---------------------------------------------------------------- the lab's training memo
+
+
+@pytest.fixture
+def counted_training(monkeypatch):
+    """Count the real training runs (workers × steps loops) behind the lab, from an empty memo."""
+    calls = {"train_workers": 0, "steps_to_reach": 0}
+    for name in calls:
+        real = getattr(distributed_sgd, name)
+
+        def counting(*args, _real=real, _name=name, **kwargs):
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(distributed_sgd, name, counting)
+    dt.lab_cache_clear()
+    yield calls
+    dt.lab_cache_clear()
+
+
+LAB_RESULT_KEYS = ("lab_train_loss", "lab_test_loss", "lab_test_accuracy", "lab_target_loss", "lab_params")
+
+
+def test_cluster_only_change_reuses_the_lab_training(counted_training):
+    base = {"lab_steps": 40}
+    first = W.run(base)
+    trained = dict(counted_training)
+    assert trained["train_workers"] == 2 and trained["steps_to_reach"] > 0  # K workers + the one-worker target
+    for change in ({"zero_stage": 2}, {"nodes": 4}, {"gpu": "H100-SXM"}, {"tp": 2}, {"schedule": "gpipe"},
+                   {"link_latency_us": 50.0}, {"lab_sample_us": 100.0}):
+        again = W.run({**base, **change})
+        assert counted_training == trained, change  # nothing retrained
+        for key in LAB_RESULT_KEYS:
+            assert again["metrics"][key] == first["metrics"][key], (change, key)
+        curve, first_curve = again["series"]["lab_curve"], first["series"]["lab_curve"]
+        for column in ("train_loss", "test_loss", "test_accuracy"):
+            assert curve[column] == first_curve[column], (change, column)
+        assert again["series"]["lab_sweep"]["steps_to_target"] == first["series"]["lab_sweep"]["steps_to_target"]
+    # Part A's links still move the simulated clock of the lab.
+    slower = W.run({**base, "lab_sample_us": 100.0})
+    assert slower["metrics"]["lab_step_ms"] > first["metrics"]["lab_step_ms"]
+    assert slower["series"]["lab_curve"]["time_s"] != first["series"]["lab_curve"]["time_s"]
+
+
+@pytest.mark.parametrize("change", [{"lab_lr": 0.1}, {"lab_seed": 1}, {"lab_model": "logistic"}, {"lab_batch": 8},
+                                    {"mode": "parameter_server", "zero_stage": 0, "staleness": 2}])
+def test_changing_a_training_parameter_retrains(counted_training, change):
+    base = {"lab_steps": 40}
+    first = W.run(base)
+    before = dict(counted_training)
+    changed = W.run({**base, **change})
+    assert counted_training["train_workers"] > before["train_workers"]
+    assert changed["series"]["lab_curve"]["test_loss"] != first["series"]["lab_curve"]["test_loss"]
+    assert W.run(base) == first  # and the first set-up is still remembered, unchanged
+
+
+def test_lab_results_are_fresh_copies(counted_training):
+    p = W.validate({"lab_steps": 40})
+    out = dt.lab(p)
+    expected = out["series"]["lab_curve"]["test_loss"].copy()
+    out["series"]["lab_curve"]["test_loss"][:] = -1.0  # a caller scribbling on its result
+    assert np.array_equal(dt.lab(p)["series"]["lab_curve"]["test_loss"], expected)
 
 
 def test_gpu_catalog_has_sources_and_dates():

@@ -162,3 +162,20 @@ def test_one_more_replica_never_hurts_under_any_policy():
         unsaturated = drop[:, :-1] < 1e-6
         rise = np.diff(p95, axis=1) / p95[:, :-1]
         assert (rise[unsaturated] <= 1e-9).all(), policy
+
+
+@pytest.mark.parametrize("policy", qu.POLICIES)
+def test_grouped_quantiles_equal_each_group_solved_alone(policy):
+    """Once most groups have converged the solver evaluates only the steps of the open ones; every
+    group must still come out exactly as if it were solved on its own."""
+    rng = np.random.default_rng(3)
+    lam = np.concatenate([rng.uniform(20, 180, 90), rng.uniform(350, 500, 6), rng.uniform(20, 180, 24)])
+    servers = np.repeat([2, 1, 3, 2], 30)
+    arrivals = rng.uniform(0.5, 2.0, lam.size)
+    queue = qu.policy_queue(lam, servers, 100.0, 0.5, policy)
+    starts = np.arange(0, lam.size, 6)
+    grouped = qu.mixture_quantiles(queue, arrivals, [0.5, 0.95], starts=starts)
+    for g, start in enumerate(starts):
+        steps = np.arange(start, start + 6)
+        alone = qu.mixture_quantiles(queue.take(steps), arrivals[steps], [0.5, 0.95])[:, 0]
+        np.testing.assert_array_equal(grouped[:, g], alone)

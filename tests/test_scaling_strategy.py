@@ -266,3 +266,64 @@ def test_cli_reports_a_bad_parameter_in_one_line():
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "min_replicas" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- memo of the expensive stages
+
+
+@pytest.fixture
+def counted_stages(monkeypatch):
+    """Count the autoscaler loops and queueing solves that really run, from an empty memo."""
+    calls = {"autoscale": 0, "policy_queue": 0}
+    real_autoscale, real_queue = ss.autoscale, ss.queueing.policy_queue
+
+    def autoscale(*args, **kwargs):
+        calls["autoscale"] += 1
+        return real_autoscale(*args, **kwargs)
+
+    def policy_queue(*args, **kwargs):
+        calls["policy_queue"] += 1
+        return real_queue(*args, **kwargs)
+
+    monkeypatch.setattr(ss, "autoscale", autoscale)
+    monkeypatch.setattr(ss.queueing, "policy_queue", policy_queue)
+    ss.clear_memo()
+    yield calls
+    ss.clear_memo()
+
+
+def fresh_run(overrides):
+    ss.clear_memo()
+    return ss.WIDGET.run(overrides)
+
+
+@pytest.mark.parametrize(
+    "change, autoscale_runs, queue_solves",
+    [
+        ({"replicas": 6}, 0, 1),  # only the fixed strategy's capacity changes
+        ({"price_per_hour": 0.5}, 0, 0),  # cost only
+        ({"slo_ms": 30}, 0, 3),  # a new SLO share for each strategy, no new percentiles
+        ({"target_utilization": 0.3}, 1, 1),  # the autoscaler and its own queue
+        ({"peak_rps": 200}, 1, 3),  # new traffic: everything
+    ],
+)
+def test_a_change_recomputes_only_what_depends_on_it(counted_stages, change, autoscale_runs, queue_solves):
+    base = {"hours": 6, "spike_start_h": 3}
+    first = ss.WIDGET.run(base)
+    before = dict(counted_stages)
+    changed = ss.WIDGET.run({**base, **change})
+    assert counted_stages["autoscale"] - before["autoscale"] == autoscale_runs
+    assert counted_stages["policy_queue"] - before["policy_queue"] == queue_solves
+    assert changed == fresh_run({**base, **change})  # the memo never changes a result
+    assert ss.WIDGET.run(base) == first
+
+
+def test_memo_results_are_not_shared_with_callers():
+    base = {"hours": 2, "spike_start_h": 1}
+    ss.clear_memo()
+    first = ss.simulate(ss.WIDGET.validate(base))
+    first["metrics"]["autoscaled"]["p95_ms"] = -1.0
+    first["series"]["timeline"]["p95_ms"][:] = -1.0
+    again = ss.simulate(ss.WIDGET.validate(base))
+    assert again["metrics"]["autoscaled"]["p95_ms"] > 0
+    assert (again["series"]["timeline"]["p95_ms"] > 0).all()

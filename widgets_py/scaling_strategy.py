@@ -57,9 +57,10 @@ instance family.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,8 @@ def autoscale(
     down_factor = 1.0 - scale_down_percent / 100.0
     upper_ratio = 1.0 + tolerance
     up_window, down_window = scale_up_stabilization_s > 0, scale_down_stabilization_s > 0
+    down_times, down_values = down_recs.times, down_recs.values
+    record_provisioned, record_ready = provisioned_out.append, ready_out.append
     # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
     for k in range(n):
         now = k * step_s
@@ -272,7 +275,12 @@ def autoscale(
                 ready += 1
         current = ready + len(pending)
         if k % sync_every == 0:
-            util = 1.0 if ready == 0 else min(lam_list[k] / (ready * mu), 1.0)
+            if ready == 0:
+                util = 1.0
+            else:
+                util = lam_list[k] / (ready * mu)
+                if util > 1.0:
+                    util = 1.0
             ratio = util / target_utilization
             if abs(ratio - 1.0) <= tolerance:
                 rec = current
@@ -282,7 +290,19 @@ def autoscale(
             else:
                 rec = math.ceil(util * (ready if ready > 1 else 1) / target_utilization - 1e-9)
             up = up_recs.update(now, rec) if up_window else rec
-            down = down_recs.update(now, rec) if down_window else rec
+            if down_window:  # down_recs.update(now, rec), inlined: this runs at every sync
+                cutoff = now - scale_down_stabilization_s
+                while down_times and down_times[0] <= cutoff:
+                    down_times.popleft()
+                    down_values.popleft()
+                down = down_values[0] if down_values and down_values[0] > rec else rec
+                while down_values and down_values[-1] <= rec:
+                    down_values.pop()
+                    down_times.pop()
+                down_times.append(now)
+                down_values.append(rec)
+            else:
+                down = rec
             desired = current
             if desired < up:
                 desired = up
@@ -296,7 +316,10 @@ def autoscale(
                 start = current + removed_in_period.sum(now)
                 limit = math.floor(start * down_factor + 1e-9)
                 desired = max(desired, limit, min_replicas)
-            desired = min(max(desired, min_replicas), max_replicas)
+            if desired < min_replicas:
+                desired = min_replicas
+            if desired > max_replicas:
+                desired = max_replicas
             if desired > current:
                 pending.extend([now + cold_start_s] * (desired - current))
                 pending.sort()
@@ -313,8 +336,8 @@ def autoscale(
                 while pending and pending[0] <= now:
                     pending.pop(0)
                     ready += 1
-        provisioned_out.append(current)
-        ready_out.append(ready)
+        record_provisioned(current)
+        record_ready(ready)
         exposure_h += current * hour_per_step
         while exposure_h >= next_failure_h:
             next_failure += 1
@@ -376,29 +399,135 @@ def vertical_resized(lam: np.ndarray, params: dict[str, Any], mu: float, thresho
 
 
 # --------------------------------------------------------------------------------------------
+# Memo of the expensive stages
+#
+# A control change in the widget usually touches one strategy: a fixed replica count leaves the
+# traffic, the autoscaler's loop and the other strategies' latency solves as they were. Each stage
+# is memoised (a few entries, least recently used dropped) under a key made of exactly its inputs:
+# the traffic parameters that generate ``lam``, scalars, and a digest of every array argument.
+# Stages that take a parameter dict get one cut down to their key's names, so a missing key name
+# fails loudly instead of serving a stale result. Cached arrays are read-only.
+
+MEMO_ENTRIES = 16
+TRAFFIC_KEYS = ("base_rps", "peak_rps", "spike_multiplier", "spike_start_h", "spike_minutes", "noise", "hours",
+                "step_s", "seed")
+RESIZE_KEYS = ("vertical_size", "step_s", "scale_up_stabilization_s", "scale_down_stabilization_s",
+               "sync_period_s", "target_utilization", "tolerance", "resize_downtime_s", "recovery_s")
+
+
+class _Memo:
+    __slots__ = ("size", "entries")
+
+    def __init__(self, size: int = MEMO_ENTRIES):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+
+    def get(self, key, compute):
+        entries = self.entries
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+        value = compute()
+        entries[key] = value
+        if len(entries) > self.size:
+            entries.popitem(last=False)
+        return value
+
+
+_MEMOS = {name: _Memo() for name in ("traffic", "autoscale", "resize", "latency", "slo")}
+
+
+def clear_memo() -> None:
+    for memo in _MEMOS.values():
+        memo.entries.clear()
+
+
+def _digest(array: np.ndarray) -> tuple:
+    array = np.ascontiguousarray(array)
+    return array.dtype.str, array.shape, hashlib.blake2b(array, digest_size=16).digest()
+
+
+def _read_only(*arrays: np.ndarray) -> tuple:
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _traffic(params: dict[str, Any]) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """(key, step times, arrival rates) of ``demand``, memoised on the traffic parameters."""
+    key = ("traffic",) + tuple(params[k] for k in TRAFFIC_KEYS)
+    t, lam = _MEMOS["traffic"].get(key, lambda: _read_only(*demand({k: params[k] for k in TRAFFIC_KEYS})))
+    return key, t, lam
+
+
+def _latency(lam: np.ndarray, lam_key: tuple, serving: np.ndarray, params: dict[str, Any], policy: str, mu: float):
+    """The queueing solve of one strategy (drops, pooled percentiles, per-bucket p95, share within
+    the SLO): nearly all of ``_evaluate``'s time, and independent of prices and paid capacity."""
+    step_s = float(params["step_s"])
+    timeout = params["queue_timeout_ms"] / 1000.0
+    key = (lam_key, _digest(serving), mu, timeout, policy)
+
+    built: list = []  # the queue, once: a new solve and its SLO share use the same one
+
+    def queue():
+        if not built:
+            built.append(queueing.policy_queue(lam, serving, mu, timeout, policy))
+        return built[0]
+
+    def solve():
+        q = queue()
+        arrivals = lam * step_s
+        U_0, _ = q.survival(0.0)
+        quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99])[:, 0]
+        n = len(lam)
+        starts = np.arange(0, n, max(1, math.ceil(n / CHART_BUCKETS)))
+        bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts)[0]
+        return dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
+                        _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
+
+    figures = _MEMOS["latency"].get(key, solve)
+    slo = params["slo_ms"] / 1000.0
+    within = _MEMOS["slo"].get(
+        key + (slo,), lambda: float((lam * step_s * (figures["U_0"] - queue().survival(slo)[0])).sum()))
+    return figures, within
+
+
+def _autoscale(lam: np.ndarray, lam_key: tuple, step_s: float, mu: float, thresholds_h: np.ndarray, **kw):
+    key = (lam_key, step_s, mu, _digest(thresholds_h), tuple(sorted(kw.items())))
+    return _MEMOS["autoscale"].get(
+        key, lambda: _read_only(*autoscale(lam, step_s, mu, thresholds_h=thresholds_h, **kw)))
+
+
+def _vertical_resized(lam: np.ndarray, lam_key: tuple, params: dict[str, Any], mu: float, thresholds_h: np.ndarray):
+    sub = {k: params[k] for k in RESIZE_KEYS}
+    key = (lam_key, mu, _digest(thresholds_h), tuple(sub.values()))
+
+    def compute():
+        serving, paid, price, resizes = vertical_resized(lam, sub, mu, thresholds_h)
+        return (*_read_only(serving, paid, price), resizes)
+
+    return _MEMOS["resize"].get(key, compute)
+
+
+# --------------------------------------------------------------------------------------------
 # Simulation
 
 
-def _evaluate(lam, serving, provisioned, price_per_step, params, policy, mu, workers_per_replica=1):
+def _evaluate(lam, lam_key, serving, provisioned, price_per_step, params, policy, mu, workers_per_replica=1):
     """Latency, drops, availability and cost of one strategy from its per-step capacity."""
     step_s = float(params["step_s"])
     timeout = params["queue_timeout_ms"] / 1000.0
-    queue = queueing.policy_queue(lam, serving, mu, timeout, policy)
+    figures, within = _latency(lam, lam_key, serving, params, policy, mu)
     arrivals = lam * step_s
-    p_drop = queue.p_drop
-    dropped = arrivals * p_drop
+    dropped = arrivals * figures["p_drop"]
     served = arrivals - dropped
     total = float(arrivals.sum())
-    U_slo, _ = queue.survival(params["slo_ms"] / 1000.0)
-    U_0, _ = queue.survival(0.0)
-    within = float((arrivals * (U_0 - U_slo)).sum())
     # A strategy that served nothing (a run-long outage) shows the timeout: every client gave up then.
-    quantiles = queueing.mixture_quantiles(queue, arrivals, [0.5, 0.95, 0.99])[:, 0]
+    quantiles = figures["quantiles"]
     p50, p95, p99 = np.where(np.isfinite(quantiles), quantiles, timeout) * 1000.0
     n = len(lam)
-    per = max(1, math.ceil(n / CHART_BUCKETS))
-    starts = np.arange(0, n, per)
-    bucket_p95 = queueing.mixture_quantiles(queue, arrivals, [0.95], starts=starts)[0]
+    starts = figures["starts"]
+    bucket_p95 = figures["bucket_p95"]
     bucket_p95 = np.where(np.isfinite(bucket_p95), bucket_p95, timeout) * 1000.0
     cost = float(price_per_step.sum() * step_s / 3600.0)
     replica_hours = float(provisioned.sum() * step_s / 3600.0)
@@ -435,7 +564,7 @@ def _evaluate(lam, serving, provisioned, price_per_step, params, policy, mu, wor
 def simulate(params: dict[str, Any]) -> dict[str, Any]:
     mu = 1000.0 / params["service_ms"]
     step_s = float(params["step_s"])
-    t, lam = demand(params)
+    lam_key, t, lam = _traffic(params)
     n = len(lam)
     hours = n * step_s / 3600.0
     thresholds = failure_thresholds(params, max(params["max_replicas"], params["replicas"]) * hours)
@@ -445,7 +574,7 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
 
     # Vertical: one machine; its workers share one queue.
     if params["vertical_resize"]:
-        v_serving, v_workers_paid, v_price, resizes = vertical_resized(lam, params, mu, thresholds)
+        v_serving, v_workers_paid, v_price, resizes = _vertical_resized(lam, lam_key, params, mu, thresholds)
     else:
         down = _down_count(t, thresholds * 3600.0, params["recovery_s"])
         v_serving = np.where(down > 0, 0, size["workers"])
@@ -453,7 +582,7 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
         v_workers_paid = np.full(n, size["workers"])
         resizes = 0
     results["vertical"] = _evaluate(
-        lam, v_serving, np.ones(n, dtype=np.int64), v_price, params, "least_connections", mu, v_workers_paid
+        lam, lam_key, v_serving, np.ones(n, dtype=np.int64), v_price, params, "least_connections", mu, v_workers_paid
     )
 
     # Horizontal, fixed: a failure takes one replica out until its replacement serves.
@@ -462,14 +591,16 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
     h_serving = np.maximum(replicas - _down_count(t, fail_times, params["recovery_s"]), 0)
     h_prov = np.full(n, replicas, dtype=np.int64)
     results["horizontal_fixed"] = _evaluate(
-        lam, h_serving, h_prov, h_prov * unit_price, params, params["lb_policy"], mu
+        lam, lam_key, h_serving, h_prov, h_prov * unit_price, params, params["lb_policy"], mu
     )
 
     # Horizontal, autoscaled.
-    a_prov, a_ready = autoscale(
+    a_prov, a_ready = _autoscale(
         lam,
+        lam_key,
         step_s,
         mu,
+        thresholds,
         min_replicas=params["min_replicas"],
         max_replicas=params["max_replicas"],
         target_utilization=params["target_utilization"],
@@ -484,9 +615,10 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
         scale_down_period_s=params["scale_down_period_s"],
         cold_start_s=params["cold_start_s"],
         recovery_s=params["recovery_s"],
-        thresholds_h=thresholds,
     )
-    results["autoscaled"] = _evaluate(lam, a_ready, a_prov, a_prov * unit_price, params, params["lb_policy"], mu)
+    results["autoscaled"] = _evaluate(
+        lam, lam_key, a_ready, a_prov, a_prov * unit_price, params, params["lb_policy"], mu
+    )
 
     metrics: dict[str, Any] = {name: results[name][0] for name in STRATEGIES}
     metrics["vertical"]["resizes"] = resizes
@@ -498,14 +630,15 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
     counts = np.diff(np.append(starts, n))
     demand_rps = np.add.reduceat(lam, starts) / counts
     hour_col = starts * step_s / 3600.0
-    timeline: dict[str, list] = {k: [] for k in ("hour", "strategy", "demand_rps", "capacity_rps", "replicas", "p95_ms", "dropped_rps")}
-    for name in STRATEGIES:
-        s = results[name][1]
-        timeline["hour"].extend(hour_col.tolist())
-        timeline["strategy"].extend([name] * len(starts))
-        timeline["demand_rps"].extend(demand_rps.tolist())
-        for col in ("capacity_rps", "replicas", "p95_ms", "dropped_rps"):
-            timeline[col].extend(np.asarray(s[col], dtype=float).tolist())
+    # Long format, one block of rows per strategy. Columns stay arrays: core.plain turns an array
+    # into a list in one call, a list one element at a time.
+    timeline: dict[str, Any] = {
+        "hour": np.tile(hour_col, len(STRATEGIES)),
+        "strategy": np.repeat(np.array(STRATEGIES), len(starts)),
+        "demand_rps": np.tile(demand_rps, len(STRATEGIES)),
+    }
+    for col in ("capacity_rps", "replicas", "p95_ms", "dropped_rps"):
+        timeline[col] = np.concatenate([np.asarray(results[name][1][col], dtype=float) for name in STRATEGIES])
 
     columns = [
         "strategy", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "dropped_requests",

@@ -14,6 +14,7 @@ targets are in the issue and the figures go in the closing note.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import functools
 import json
@@ -121,28 +122,30 @@ def ready_times(page) -> dict:
     }
 
 
-def measure_lesson(pw, url: str, profile: Path) -> dict:
+@contextlib.contextmanager
+def ready_lesson(pw, url: str, profile: Path):
+    """A browser on ``profile`` with the lesson at ``url`` open and every widget ready."""
     ctx = launch(pw, profile)
     try:
         ctx.add_init_script(RECORDER)
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         page.goto(url)
         page.wait_for_function(ALL_READY, timeout=TIMEOUT_MS)
-        out = ready_times(page)
-        out["timings"] = page.evaluate("() => window.__courseWidgets.timings")
-        return out
+        yield page
     finally:
         ctx.close()
 
 
+def measure_lesson(pw, url: str, profile: Path) -> dict:
+    with ready_lesson(pw, url, profile) as page:
+        out = ready_times(page)
+        out["timings"] = page.evaluate("() => window.__courseWidgets.timings")
+        return out
+
+
 def measure_interaction(pw, url: str, profile: Path, changes: int) -> dict:
     """Warm profile: instant navigation away and back, control changes, Pyodide compute times."""
-    ctx = launch(pw, profile)
-    try:
-        ctx.add_init_script(RECORDER)
-        page = ctx.pages[0] if ctx.pages else ctx.new_page()
-        page.goto(url)
-        page.wait_for_function(ALL_READY, timeout=TIMEOUT_MS)
+    with ready_lesson(pw, url, profile) as page:
         out: dict = {}
         # instant navigation: to another lesson and back to the widget page; the worker stays alive
         here = page.evaluate("() => location.pathname")
@@ -204,8 +207,6 @@ def measure_interaction(pw, url: str, profile: Path, changes: int) -> dict:
               return per;
             }""", 5)
         return out
-    finally:
-        ctx.close()
 
 
 def cpython_simulate_ms(site: Path, repeats: int) -> dict:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 KINDS = ("int", "float", "choice", "bool")
+# Every chart spec names this schema: vl-convert (build) and vega-embed (browser) both accept it.
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
 
 class ParamError(ValueError):
@@ -225,11 +227,6 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def check_positive_divides(name: str, value: int, total: int, what: str) -> None:
-    if value <= 0 or total % value:
-        raise ParamError(name, f"{value} does not divide {what} ({total})")
-
-
 __all__ = [
     "Metric",
     "Param",
@@ -237,6 +234,5 @@ __all__ = [
     "Widget",
     "metric_value",
     "plain",
-    "check_positive_divides",
-    "Sequence",
+    "VEGA_LITE_SCHEMA",
 ]

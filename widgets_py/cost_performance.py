@@ -59,7 +59,7 @@ import numpy as np
 
 from . import compression as comp
 from . import ml
-from .core import Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
 
 CATALOG_FILE = Path(__file__).with_name("data") / "serving_hardware.json"
 
@@ -623,7 +623,6 @@ def _single_config(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -
 # ==================================================================================================
 # charts
 # ==================================================================================================
-SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
 
 def _records(columns: dict[str, Any], keep=None) -> list[dict[str, Any]]:
@@ -686,9 +685,9 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
 
     return [
         {"name": "pareto", "title": "Cost per million predictions against p95 latency",
-         "spec": {"$schema": SCHEMA, "width": "container", "height": 320, "layer": pareto_layers}},
+         "spec": {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": 320, "layer": pareto_layers}},
         {"name": "sparsity", "title": "Test accuracy against sparsity (magnitude pruning)",
-         "spec": {"$schema": SCHEMA, "width": "container", "height": 240,
+         "spec": {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": 240,
                   "layer": [
                       {"data": {"values": sweep}, "mark": {"type": "line", "point": True},
                        "encoding": {
@@ -702,7 +701,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "mark": {"type": "rule", "strokeDash": [4, 3]},
                        "encoding": {"x": {"field": "sparsity", "type": "quantitative"}}}]}},
         {"name": "precision", "title": "Model size and accuracy per precision",
-         "spec": {"$schema": SCHEMA, "data": {"values": precision_rows},
+         "spec": {"$schema": VEGA_LITE_SCHEMA, "data": {"values": precision_rows},
                   "hconcat": [
                       {"width": 220, "height": 180, "mark": "bar",
                        "encoding": {"x": {"field": "variant", "type": "nominal", "sort": None},
@@ -715,7 +714,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                                           "title": "held-out accuracy"},
                                     "tooltip": [{"field": "variant"}, {"field": "accuracy"}]}}]}},
         {"name": "ladder", "title": "The cost ladder for this scenario",
-         "spec": {"$schema": SCHEMA, "width": "container", "height": 220, "data": {"values": ladder},
+         "spec": {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": 220, "data": {"values": ladder},
                   "encoding": {"y": {"field": "rung", "type": "nominal", "sort": None, "title": None},
                                "x": {"field": "cost_per_million", "type": "quantitative", "scale": log,
                                      "title": "cost per million predictions (USD)"}},
@@ -728,7 +727,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                       {"mark": {"type": "text", "align": "left", "dx": 8},
                        "encoding": {"text": {"field": "latency"}}}]}},
         {"name": "cache", "title": "Prediction-cache hit rate against cache size (Zipf requests)",
-         "spec": {"$schema": SCHEMA, "width": "container", "height": 220,
+         "spec": {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": 220,
                   "layer": [
                       {"data": {"values": hits}, "mark": "line",
                        "encoding": {"x": {"field": "cache_entries", "type": "quantitative", "scale": log,

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import distributed_sgd, ml
 from . import parallelism as par
-from .core import Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
 
 GPUS = tuple(par.gpu_catalog())
 SCALING_GPU_COUNTS = 2 ** np.arange(13)  # 1 ... 4096
@@ -483,7 +483,6 @@ def simulate(p: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- charts
 
-VL = "https://vega.github.io/schema/vega-lite/v5.json"
 
 
 def _rows(series: dict[str, list], *names: str) -> list[dict[str, Any]]:
@@ -498,7 +497,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     color_scaling = {"field": "scaling", "type": "nominal", "title": "Scaling",
                      "scale": {"domain": ["strong", "weak"]}}
     scaling_spec = {
-        "$schema": VL, "data": {"values": scaling},
+        "$schema": VEGA_LITE_SCHEMA, "data": {"values": scaling},
         "hconcat": [
             {"width": 260, "height": 220, "title": "Throughput",
              "mark": {"type": "line", "point": True},
@@ -524,7 +523,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                  "part": label, "gb": zero[key][i]}
                 for i, stage in enumerate(zero["zero_stage"]) for key, label in parts]
     memory_spec = {
-        "$schema": VL, "width": 520, "height": 160,
+        "$schema": VEGA_LITE_SCHEMA, "width": 520, "height": 160,
         "layer": [
             {"data": {"values": mem_rows}, "mark": "bar",
              "encoding": {"y": {"field": "setup", "type": "nominal", "title": None},
@@ -545,7 +544,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                   ("pp_bubble_s", "pipeline bubble"), ("dp_comm_s", "data-parallel comm")]
     step_rows = [{"step": "one step", "part": label, "seconds": m[key]} for key, label in step_parts]
     step_spec = {
-        "$schema": VL, "width": 520, "height": 60, "data": {"values": step_rows}, "mark": "bar",
+        "$schema": VEGA_LITE_SCHEMA, "width": 520, "height": 60, "data": {"values": step_rows}, "mark": "bar",
         "encoding": {"y": {"field": "step", "type": "nominal", "title": None},
                      "x": {"field": "seconds", "type": "quantitative", "title": "seconds per optimizer step"},
                      "color": {"field": "part", "type": "nominal", "title": None,
@@ -563,7 +562,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     y_gpu = {"field": "gpu", "type": "ordinal", "title": None,
              "sort": [f"GPU {i}" for i in range(int(m["timeline_stages"]))]}
     pipeline_spec = {
-        "$schema": VL, "width": 560, "height": 28 * int(m["timeline_stages"]),
+        "$schema": VEGA_LITE_SCHEMA, "width": 560, "height": 28 * int(m["timeline_stages"]),
         "data": {"values": cells},
         "layer": [
             {"mark": {"type": "rect", "stroke": "white", "strokeWidth": 1},
@@ -590,7 +589,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             for r in curve for key, name in (("train_loss", "training loss (worker mean)"),
                                              ("test_loss", "held-out loss"))]
     lab_curve_spec = {
-        "$schema": VL, "data": {"values": long},
+        "$schema": VEGA_LITE_SCHEMA, "data": {"values": long},
         "hconcat": [
             {"width": 220, "height": 200, "title": "Loss against optimizer steps", "mark": "line",
              "encoding": {"x": {"field": "step", "type": "quantitative", "title": "step"},
@@ -618,7 +617,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
              for r in sweep for key, part in (("compute_ms", "compute"), ("comm_ms", "gradient exchange"))]
     x_workers = {"field": "workers", "type": "ordinal", "title": "workers (K)"}
     lab_sweep_spec = {
-        "$schema": VL,
+        "$schema": VEGA_LITE_SCHEMA,
         "hconcat": [
             {"width": 260, "height": 200, "data": {"values": [r for r in sweep if r["time_to_target_s"] is not None]},
              "title": f"Time to held-out loss {m['lab_target_loss']:.3f} (no bar: not reached)",

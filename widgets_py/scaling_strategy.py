@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from . import queueing
-from .core import Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
 
 CATALOG_FILE = Path(__file__).with_name("data") / "instance_sizes.json"
 STRATEGIES = ("vertical", "horizontal_fixed", "autoscaled")
@@ -696,13 +696,12 @@ def _records(series: dict[str, list], keys: list[str]) -> list[dict[str, Any]]:
 
 def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     tl = result["series"]["timeline"]
-    schema = "https://vega.github.io/schema/vega-lite/v5.json"
     hour_x = {"field": "hour", "type": "quantitative", "title": "Hour of day"}
     first = [i for i, s in enumerate(tl["strategy"]) if s == STRATEGIES[0]]
     demand_rows = [{"hour": tl["hour"][i], "demand_rps": tl["demand_rps"][i]} for i in first]
     capacity_rows = _records(tl, ["hour", "strategy", "capacity_rps"])
     demand_chart = {
-        "$schema": schema,
+        "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 240,
         "layer": [
@@ -722,7 +721,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         ],
     }
     replicas_chart = {
-        "$schema": schema,
+        "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 200,
         "data": {"values": _records(tl, ["hour", "strategy", "replicas"])},
@@ -754,9 +753,9 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "encoding": {"y": {"field": "slo_ms", "type": "quantitative"}},
             }
         )
-    p95_chart = {"$schema": schema, "width": "container", "height": 220, "layer": p95_layers}
+    p95_chart = {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": 220, "layer": p95_layers}
     drops_chart = {
-        "$schema": schema,
+        "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 180,
         "data": {"values": _records(tl, ["hour", "strategy", "dropped_rps"])},
@@ -773,7 +772,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     y_strategy = {"field": "strategy", "type": "nominal", "title": None, "sort": list(STRATEGIES)}
     comparison_chart = {
-        "$schema": schema,
+        "$schema": VEGA_LITE_SCHEMA,
         "data": {"values": bars},
         "hconcat": [
             {

@@ -210,8 +210,8 @@ def measure_interaction(pw, url: str, profile: Path, changes: int) -> dict:
 
 
 def cpython_simulate_ms(site: Path, repeats: int) -> dict:
-    from hooks.widgets.entry import compute
     from widgets_py import registry
+    from widgets_py.api import compute
     from widgets_py.scenarios import load
 
     course = json.loads((site / "course.json").read_text())

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hooks.widgets import build, entry, render, runtime_assets
+from hooks.widgets import build, render, runtime_assets
+from widgets_py import api
 from tests import toy_widget
 
 WHEEL = "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl"
@@ -113,8 +114,7 @@ def test_archive_is_deterministic_and_clean():
     data = build.archive_bytes()
     assert data == build.archive_bytes()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert "widgets_py/core.py" in names and "widgets_py/api.py" in names
-    assert "course_widgets_entry.py" in names
+    assert "widgets_py/core.py" in names and "widgets_py/api.py" in names  # api: what the worker imports
     assert any(n.startswith("widgets_py/data/") for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     name, same = build.widgets_archive()
@@ -132,7 +132,7 @@ def test_archive_name_follows_content(tmp_path):
     (pkg / "data" / "x.csv").write_text("a\n2\n")
     assert build.archive_bytes(pkg) != first
     assert sorted(zipfile.ZipFile(io.BytesIO(first)).namelist()) == [
-        "course_widgets_entry.py", "widgets_py/__init__.py", "widgets_py/data/x.csv"]
+        "widgets_py/__init__.py", "widgets_py/data/x.csv"]
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -279,18 +279,18 @@ def test_a_widget_that_fails_to_prerender_is_reported(toy_docs, monkeypatch):
 def test_prerender_is_cached(toy_docs, monkeypatch):
     params = toy_widget.WIDGET.validate({})
     first = build.prerender("toy_queue", params)
-    monkeypatch.setattr(entry, "compute", lambda *a: pytest.fail("not cached"))
+    monkeypatch.setattr(api, "compute", lambda *a: pytest.fail("not cached"))
     assert build.prerender("toy_queue", params) == first
     assert len(list(build.RENDER_CACHE.glob("*.json"))) == 1
 
 
-# --- the worker entry (same code runs in Pyodide) ----------------------------------------------------------
+# --- the JSON entry point (same code runs in Pyodide) ----------------------------------------------------------
 
-def test_entry_reports_errors_as_data(monkeypatch):
+def test_run_json_reports_errors_as_data(monkeypatch):
     toy_widget.register(monkeypatch)
-    ok = json.loads(entry.compute_json("toy_queue", '{"arrival_rate": 80}'))
+    ok = json.loads(api.run_json("toy_queue", '{"arrival_rate": 80}'))
     assert ok["ok"] and ok["metrics"]["mean_ms"] == {"value": pytest.approx(50.0), "text": "50.0\u00a0ms"}
-    bad = json.loads(entry.compute_json("toy_queue", '{"service_ms": 0}'))
+    bad = json.loads(api.run_json("toy_queue", '{"service_ms": 0}'))
     assert bad == {"ok": False, "error": bad["error"], "param": "service_ms"} and "out of range" in bad["error"]
 
     def boom(params):
@@ -298,16 +298,21 @@ def test_entry_reports_errors_as_data(monkeypatch):
     monkeypatch.setattr(toy_widget, "WIDGET", toy_widget.WIDGET.__class__(
         **{**{f: getattr(toy_widget.WIDGET, f) for f in ("type", "title", "summary", "params", "charts", "metrics",
                                                           "check")}, "simulate": boom}))
-    crashed = json.loads(entry.compute_json("toy_queue", "{}"))
+    crashed = json.loads(api.run_json("toy_queue", "{}"))
     assert crashed["ok"] is False and crashed["param"] is None
     # one line, with the innermost widgets_py frame so an author can find the bug
     assert re.fullmatch(r"the simulation failed: ZeroDivisionError: division by zero \(at widgets_py/core\.py:\d+\)",
                         crashed["error"])
-    assert json.loads(entry.compute_json("toy_queue", "[1]"))["error"] == "parameters must be an object"
+    assert json.loads(api.run_json("toy_queue", "[1]"))["error"] == "parameters must be an object"
 
 
 def test_format_value():
-    assert entry.format_value(0.1234, ".1%") == "12.3%"
-    assert entry.format_value(1234567.0, ",.0f", "tokens") == "1,234,567\u00a0tokens"
-    assert entry.format_value(None, ".1f", "ms") == "—"
-    assert entry.format_value(True, ".3g") == "yes"
+    assert api.format_value(0.1234, ".1%") == "12.3%"
+    assert api.format_value(1234567.0, ",.0f", "tokens") == "1,234,567\u00a0tokens"
+    assert api.format_value(None, ".1f", "ms") == "—"
+    assert api.format_value(True, ".3g") == "yes"
+    # no exponents for everyday magnitudes; d3-style SI prefixes for ``s``
+    assert api.format_value(1996.2, ".3g", "ms") == "2,000\u00a0ms"
+    assert api.format_value(19.46, ".3g") == "19.5"
+    assert api.format_value(1.318e9, ".3s") == "1.32G"
+    assert api.format_value(0.002, ".3s") == "2m"

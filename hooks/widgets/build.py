@@ -1,6 +1,6 @@
 """Build-time work for the widgets, free of MkDocs so it can be tested and reused directly.
 
-* :func:`widgets_archive` — ``widgets_py`` (sources + data) plus the worker entry module as one
+* :func:`widgets_archive` — ``widgets_py`` (sources + data) as one
   deterministic zip whose name carries a hash of its content, so browsers may cache it forever.
 * :func:`write_site_assets` — copies the verified Pyodide runtime, the vendored Vega builds and the
   archive into the built site.
@@ -24,8 +24,6 @@ from . import runtime_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "widgets_py"
-ENTRY_FILE = Path(__file__).with_name("entry.py")
-ENTRY_MODULE = "course_widgets_entry"
 RENDER_CACHE = ROOT / ".cache" / "widgets-render"
 VENDOR_FILES = {
     "vega.min.js": ROOT / "node_modules" / "vega" / "build" / "vega.min.js",
@@ -62,7 +60,7 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, Path]]:
 def archive_bytes(package_dir: Path = PACKAGE_DIR) -> bytes:
     """A zip that is byte-identical for identical sources (fixed dates, sorted names)."""
     buffer = io.BytesIO()
-    entries = package_files(package_dir) + [(f"{ENTRY_MODULE}.py", ENTRY_FILE)]
+    entries = package_files(package_dir)
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, path in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
@@ -81,7 +79,6 @@ def _archive(package_dir: Path, stamp: tuple) -> tuple[str, bytes]:
 def widgets_archive(package_dir: Path = PACKAGE_DIR) -> tuple[str, bytes]:
     """(file name with content hash, zip bytes); recomputed only when a file changes."""
     stamp = tuple((name, p.stat().st_mtime_ns, p.stat().st_size) for name, p in package_files(package_dir))
-    stamp += ((ENTRY_FILE.stat().st_mtime_ns,),)
     return _archive(package_dir, stamp)
 
 
@@ -223,8 +220,7 @@ def render_key(widget_type: str, params: dict[str, Any]) -> str:
 def prerender(widget_type: str, params: dict[str, Any], cache_dir: Path | None = None) -> dict[str, Any]:
     """``{"ok", "result", "charts", "metrics", "svgs"}`` for these params; cached on disk."""
     cache_dir = cache_dir or RENDER_CACHE
-    # the entry module imports widgets_py exactly as in the browser
-    from .entry import compute
+    from widgets_py.api import compute  # the same call the browser worker makes
 
     key = render_key(widget_type, params)
     cached = cache_dir / f"{key}.json"

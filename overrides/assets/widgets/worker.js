@@ -40,17 +40,17 @@ async function boot() {
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);
   pyodide.unpackArchive(archive, "zip", { extractDir: "/home/pyodide/course" });
   pyodide.runPython("import sys\nsys.path.insert(0, '/home/pyodide/course')");
-  const entry = pyodide.pyimport("course_widgets_entry");
+  const api = pyodide.pyimport("widgets_py.api");
   // import the page's simulators now, so their first run is only the run
   preloadNow = (types) => {
-    const loaded = entry.preload(pyodide.toPy(types));
+    const loaded = api.preload(pyodide.toPy(types));
     const names = loaded.toJs();
     loaded.destroy();
     return names;
   };
   timings.loaded = preloadNow(pageWidgets);
   timings.ready_ms = performance.now() - t0;
-  return entry.compute_json;
+  return api.run_json;
 }
 
 const computeReady = boot();

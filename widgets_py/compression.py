@@ -118,16 +118,6 @@ class QuantModel:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean((self.logit_sign_scores(X) > 0) == (y > 0.5)))
 
-    def dequantized_layers(self) -> ml.Layers:
-        """Float weights the int8 codes stand for (for error checks and sparse-size counting)."""
-        return [
-            {
-                "W": dequantize(lq.q_w, lq.w_scale, lq.w_zero),
-                "b": lq.q_b * (lq.in_scale * lq.w_scale),
-            }
-            for lq in self.layers
-        ]
-
 
 def quantize_model(layers: ml.Layers, X_calibration: np.ndarray, per_channel: bool) -> QuantModel:
     """Post-training int8 quantization; activation ranges come from ``X_calibration`` (training rows)."""

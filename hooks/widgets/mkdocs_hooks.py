@@ -10,14 +10,9 @@ Scenario files are validated by the lessons validation (one report, at the lesso
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # MkDocs loads hooks by path; make the package importable as hooks.widgets
-    sys.path.insert(0, str(ROOT))
-
-from hooks.widgets import build, render, runtime_assets  # noqa: E402
+from hooks.widgets import build, render, runtime_assets  # importable: `make install` installs the project
 
 log = logging.getLogger("mkdocs.hooks.widgets")
 _state = {"command": "build"}

@@ -141,9 +141,9 @@ def test_distilled_student_is_smaller_and_trained_on_soft_targets():
 
 def test_training_is_cached_per_training_parameters():
     WIDGET.run({})
-    before = dict(cp._TRAINED)
+    before = dict(cp._TRAINED.entries)
     again = WIDGET.run({"hardware": "g5_xlarge", "pricing": "spot", "precision": "fp16", "cache": 0})
-    assert cp._TRAINED.keys() == before.keys()
+    assert cp._TRAINED.entries.keys() == before.keys()
     assert again["metrics"]["baseline_accuracy"] == WIDGET.run({})["metrics"]["baseline_accuracy"]
 
 

@@ -12,6 +12,7 @@ every value and raises :class:`ParamError` with one line naming the parameter an
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -192,6 +193,32 @@ class Widget:
         }
 
 
+class Memo:
+    """A small least-recently-used cache of computed values: a reader moving one slider should not pay
+    again for the parts of a simulation that slider does not touch, and a long session must not grow
+    without bound. ``get(key, compute)`` returns the cached value or stores ``compute()``."""
+
+    __slots__ = ("size", "entries")
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+
+    def get(self, key, compute: Callable[[], Any]) -> Any:
+        entries = self.entries
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+        value = compute()
+        entries[key] = value
+        if len(entries) > self.size:
+            entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 def metric_value(metrics: Mapping[str, Any], dotted: str) -> Any:
     """Look up ``a.b.c`` in nested metrics."""
     node: Any = metrics
@@ -228,6 +255,7 @@ def _fmt(x: float) -> str:
 
 
 __all__ = [
+    "Memo",
     "Metric",
     "Param",
     "ParamError",

@@ -59,7 +59,7 @@ import numpy as np
 
 from . import compression as comp
 from . import ml
-from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Memo, Metric, Param, ParamError, Widget
 
 CATALOG_FILE = Path(__file__).with_name("data") / "serving_hardware.json"
 
@@ -98,13 +98,8 @@ LARGE_MODEL_MEMORY_HEADROOM = 1.2  # weights plus activations and runtime buffer
 # ==================================================================================================
 # Part A: train, prune, distil, quantize
 # ==================================================================================================
-_TRAINED: dict[tuple, ml.Layers] = {}
-
-
-def _cached(key: tuple, build) -> ml.Layers:
-    if key not in _TRAINED:
-        _TRAINED[key] = build()
-    return _TRAINED[key]
+# Bounded: a reader sweeping the sparsity or student size creates a new model per value.
+_TRAINED = Memo(64)
 
 
 def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
@@ -118,7 +113,7 @@ def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
                              TRAIN_STEPS[model], BATCH, TRAIN_LR[model], seed)
         return layers
 
-    return key, _cached(key, build)
+    return key, _TRAINED.get(key, build)
 
 
 def student_model(hidden: int, seed: int, student_hidden: int, temperature: float) -> tuple[tuple, ml.Layers]:
@@ -133,7 +128,7 @@ def student_model(hidden: int, seed: int, student_hidden: int, temperature: floa
                              seed, soft_targets=soft, temperature=temperature)
         return layers
 
-    return key, _cached(key, build)
+    return key, _TRAINED.get(key, build)
 
 
 def pruned_model(source_key: tuple, layers: ml.Layers, sparsity: float, steps: int, seed: int) -> ml.Layers:
@@ -150,7 +145,7 @@ def pruned_model(source_key: tuple, layers: ml.Layers, sparsity: float, steps: i
                                  masks=masks)
         return pruned
 
-    return _cached(key, build)
+    return _TRAINED.get(key, build)
 
 
 def precision_variants(layers: ml.Layers, seed: int) -> dict[str, dict[str, Any]]:

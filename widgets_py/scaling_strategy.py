@@ -60,14 +60,14 @@ import bisect
 import hashlib
 import json
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import queueing
-from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Memo, Metric, Param, ParamError, Widget
 
 CATALOG_FILE = Path(__file__).with_name("data") / "instance_sizes.json"
 STRATEGIES = ("vertical", "horizontal_fixed", "autoscaled")
@@ -415,31 +415,12 @@ RESIZE_KEYS = ("vertical_size", "step_s", "scale_up_stabilization_s", "scale_dow
                "sync_period_s", "target_utilization", "tolerance", "resize_downtime_s", "recovery_s")
 
 
-class _Memo:
-    __slots__ = ("size", "entries")
-
-    def __init__(self, size: int = MEMO_ENTRIES):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-
-    def get(self, key, compute):
-        entries = self.entries
-        if key in entries:
-            entries.move_to_end(key)
-            return entries[key]
-        value = compute()
-        entries[key] = value
-        if len(entries) > self.size:
-            entries.popitem(last=False)
-        return value
-
-
-_MEMOS = {name: _Memo() for name in ("traffic", "autoscale", "resize", "latency", "slo")}
+_MEMOS = {name: Memo(MEMO_ENTRIES) for name in ("traffic", "autoscale", "resize", "latency", "slo")}
 
 
 def clear_memo() -> None:
     for memo in _MEMOS.values():
-        memo.entries.clear()
+        memo.clear()
 
 
 def _digest(array: np.ndarray) -> tuple:

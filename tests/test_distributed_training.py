@@ -311,7 +311,7 @@ def test_sync_data_parallel_equals_one_worker_with_k_times_the_batch(sizes, work
         np.testing.assert_allclose(a["b"], b["b"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dp_loss, one_loss, rtol=1e-10)
     # and the workers really did see different rows
-    rows = next(distributed_sgd.global_batches(data.X_train.shape[0], 1, workers * batch, seed))
+    rows = next(ml.batch_indices(data.X_train.shape[0], 1, workers * batch, seed))
     shards = distributed_sgd.worker_batches(rows, workers)
     assert shards.shape == (workers, batch) and len(set(shards.ravel())) == workers * batch
 
@@ -335,7 +335,7 @@ def test_stale_gradients_use_old_weights():
     X, y = data.X_train, data.y_train
     layers = distributed_sgd.train_workers(init, X, y, 2, 8, 3, 0.5, 0, staleness=2)[0]
     expected = ml.copy_layers(init)
-    for rows in distributed_sgd.global_batches(X.shape[0], 3, 16, 0):
+    for rows in ml.batch_indices(X.shape[0], 3, 16, 0):
         expected = ml.sgd_step(expected, ml.loss_and_grads(init, X[rows], y[rows])[1], 0.5)
     np.testing.assert_allclose(layers[0]["W"], expected[0]["W"], rtol=1e-12)
 

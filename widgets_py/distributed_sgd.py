@@ -24,19 +24,6 @@ import numpy as np
 from . import ml
 
 
-def global_batches(n_rows: int, steps: int, global_batch: int, seed: int):
-    """Row indices of every step's global batch: the same shuffles, in the same order, as ml.train."""
-    rng = np.random.default_rng(seed)
-    global_batch = min(global_batch, n_rows)
-    per_epoch = n_rows // global_batch
-    order = rng.permutation(n_rows)
-    for step in range(steps):
-        k = step % per_epoch
-        if k == 0 and step:
-            order = rng.permutation(n_rows)
-        yield order[k * global_batch:(k + 1) * global_batch]
-
-
 def worker_batches(batch: np.ndarray, workers: int) -> np.ndarray:
     """Split a global batch into the K per-worker batches (worker r gets rows r, r+K, ...)."""
     return batch.reshape(-1, workers).T
@@ -62,7 +49,7 @@ def train_workers(layers, X, y, workers: int, batch: int, steps: int, lr: float,
     train_loss = np.empty(steps)
     test_loss = np.full(steps, np.nan)
     test_acc = np.full(steps, np.nan)
-    for step, rows in enumerate(global_batches(X.shape[0], steps, workers * batch, seed)):
+    for step, rows in enumerate(ml.batch_indices(X.shape[0], steps, workers * batch, seed)):
         seen = history[0]  # oldest kept: `staleness` steps old (or the start, early on)
         results = [ml.loss_and_grads(seen, X[idx], y[idx]) for idx in worker_batches(rows, workers)]
         train_loss[step] = sum(loss for loss, _ in results) / workers
@@ -80,7 +67,7 @@ def steps_to_reach(layers, X, y, global_batch: int, steps: int, lr: float, seed:
     One gradient per step over the whole global batch: by the equivalence above, the same run as K
     workers with batch global_batch/K, K times cheaper, which is what the worker-count sweep needs."""
     history = deque([layers], maxlen=staleness + 1)
-    for step, rows in enumerate(global_batches(X.shape[0], steps, global_batch, seed)):
+    for step, rows in enumerate(ml.batch_indices(X.shape[0], steps, global_batch, seed)):
         _, grads = ml.loss_and_grads(history[0], X[rows], y[rows])
         history.append(ml.sgd_step(history[-1], grads, lr))
         if _heldout(history[-1], X_test, y_test)[0] <= target:

@@ -142,6 +142,20 @@ def sgd_step(layers: Layers, grads: Layers, lr: float, masks: Layers | None = No
     return new
 
 
+def batch_indices(n_rows: int, steps: int, batch_size: int, seed: int = 0):
+    """Row indices of each step's minibatch: a fresh seeded shuffle every epoch, the remainder of an
+    epoch dropped. Shared by ``train`` and the data-parallel lab, which must see the same batches."""
+    rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, n_rows)
+    per_epoch = n_rows // batch_size
+    order = rng.permutation(n_rows)
+    for step in range(steps):
+        k = step % per_epoch
+        if k == 0 and step:
+            order = rng.permutation(n_rows)
+        yield order[k * batch_size:(k + 1) * batch_size]
+
+
 def train(
     layers: Layers,
     X: np.ndarray,
@@ -156,17 +170,8 @@ def train(
     l2: float = 0.0,
 ) -> tuple[Layers, np.ndarray]:
     """Minibatch SGD over shuffled epochs; returns the trained layers and the loss of every step."""
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    batch_size = min(batch_size, n)
-    per_epoch = n // batch_size
     losses = np.empty(steps)
-    order = rng.permutation(n)
-    for step in range(steps):
-        k = step % per_epoch
-        if k == 0 and step:
-            order = rng.permutation(n)
-        idx = order[k * batch_size:(k + 1) * batch_size]
+    for step, idx in enumerate(batch_indices(X.shape[0], steps, batch_size, seed)):
         soft = None if soft_targets is None else soft_targets[idx]
         losses[step], grads = loss_and_grads(layers, X[idx], y[idx], soft, temperature, l2)
         layers = sgd_step(layers, grads, lr, masks)

@@ -15,6 +15,7 @@ from .validate import LessonSource, Problem, check_course, load_lesson
 
 LESSONS_DIR = "lessons"
 TAGS_SRC = "tags.md"
+ANKI_DIR = "anki"  # site folder of the Anki packages (hooks/lessons/anki.py)
 
 
 def page_url(src_uri: str, use_directory_urls: bool = True) -> str:
@@ -56,6 +57,10 @@ class CourseLesson:
     flashcards_url: str
     position: int = 0  # 1-based, in prerequisite order
 
+    @property
+    def anki_url(self) -> str:
+        return f"{ANKI_DIR}/{self.lesson.id}.apkg"
+
 
 @dataclass
 class Course:
@@ -63,6 +68,8 @@ class Course:
     sources: list[LessonSource]
     tags_url: str
     problems: list[Problem] = field(default_factory=list)
+    # Names the course in progress files and Anki packages (mkdocs.yml extra.course_id).
+    id: str = "course"
 
     def get(self, lesson_id: str) -> CourseLesson | None:
         return next((cl for cl in self.lessons if cl.lesson.id == lesson_id), None)
@@ -77,6 +84,11 @@ class Course:
     def problems_for(self, file: str) -> list[Problem]:
         return [p for p in self.problems if p.file == file]
 
+    @property
+    def anki_url(self) -> str:
+        """The whole course's Anki package; named after the course so a download says what it is."""
+        return f"{ANKI_DIR}/{self.id}.apkg"
+
 
 def label_for(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when inside it."""
@@ -86,7 +98,7 @@ def label_for(path: Path) -> str:
         return str(path)
 
 
-def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
+def load(docs_dir: Path, use_directory_urls: bool = True, course_id: str = "course") -> Course:
     """Read, validate and order every lesson. Never raises for author mistakes: see ``problems``."""
     docs_dir = Path(docs_dir)
     paths = sorted((docs_dir / LESSONS_DIR).glob("*.md"))
@@ -112,7 +124,7 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     for position, cl in enumerate(ordered, start=1):
         cl.position = position
     problems = sorted(p for s in sources for p in s.problems)
-    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems)
+    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, course_id)
 
 
 def prerequisite_order(lessons: list[CourseLesson]) -> list[CourseLesson]:

@@ -1,7 +1,7 @@
 """``site/course.json``: the course in prerequisite order, for tools and the browser.
 
-Shape (issue 2): ``{"lessons": [{"id", "title", "url", "quiz_url", "flashcards_url", "prereqs",
-"next", "tags", "duration_min", "widgets": [{"type", "data"}]}]}``. URLs are site-relative (no
+Shape (issue 2, issue 12): ``{"id", "anki_url", "lessons": [{"id", "title", "url", "quiz_url",
+"flashcards_url", "anki_url", "prereqs", "next", "tags", "duration_min", "widgets": [{"type", "data"}]}]}``. URLs are site-relative (no
 leading slash) so the file is correct wherever the site is mounted; widget ``data`` is the scenario
 file's site-relative URL (the docs-absolute ``/widgets/x.json`` without its slash).
 """
@@ -16,6 +16,8 @@ from .course import Course
 
 def build(course: Course) -> dict[str, Any]:
     return {
+        "id": course.id,
+        "anki_url": course.anki_url,
         "lessons": [
             {
                 "id": cl.lesson.id,
@@ -23,6 +25,7 @@ def build(course: Course) -> dict[str, Any]:
                 "url": cl.url,
                 "quiz_url": cl.quiz_url,
                 "flashcards_url": cl.flashcards_url,
+                "anki_url": cl.anki_url,
                 "prereqs": list(cl.lesson.prereqs),
                 "next": cl.lesson.next,
                 "tags": list(cl.lesson.tags),

@@ -5,7 +5,8 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json and vendor ts-fsrs (the flashcard scheduler) into the site.
+- on_post_build: write course.json and the Anki packages, vendor ts-fsrs (the flashcard scheduler)
+  into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -22,7 +23,7 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 from hooks.lessons import course as course_mod
-from hooks.lessons import frontmatter, manifest, pages, validate
+from hooks.lessons import anki, frontmatter, manifest, pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
@@ -38,7 +39,7 @@ def on_startup(command: str, dirty: bool) -> None:
 
 
 def on_files(files: Files, config) -> Files:
-    course = course_mod.load(Path(config.docs_dir), config.use_directory_urls)
+    course = course_mod.load(Path(config.docs_dir), config.use_directory_urls, course_id(config))
     _state["course"] = course
     report = log.info if _state["command"] == "serve" else log.error
     for problem in course.problems:
@@ -59,6 +60,11 @@ def on_files(files: Files, config) -> Files:
     if config.nav is None:
         config.nav = _nav(course, files)
     return files
+
+
+def course_id(config) -> str:
+    """``extra.course_id`` in mkdocs.yml: names the course in progress files and Anki packages."""
+    return str(config.extra.get("course_id") or "course")
 
 
 def _add_generated(files: Files, config, src_uri: str, title: str) -> None:
@@ -128,6 +134,7 @@ def on_page_content(content: str, page, config, files) -> str:
 def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
+    anki.write_all(_state["course"], site, config.site_name, config.site_url)
     # ts-fsrs schedules flashcard reviews in the browser; copied from node_modules so the site
     # needs no CDN.
     source = TS_FSRS / "dist" / "index.mjs"

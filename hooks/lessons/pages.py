@@ -53,6 +53,11 @@ def _practice_links(cl: CourseLesson, page_url: str) -> str:
     )
 
 
+def anki_link(url: str, page_url: str, text: str) -> str:
+    """Link to an Anki package; ``download`` keeps browsers from trying to display it."""
+    return f'<a class="course-anki" href="{esc(relative(url, page_url))}" download>{esc(text)}</a>'
+
+
 def video_facade(cl: CourseLesson) -> str:
     video = cl.lesson.video
     if video is None:
@@ -197,7 +202,7 @@ def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     )
     return f"""<article class="course-cards" data-cards-id="{esc(lesson.id)}" data-cards-version="{version}">
 <h1>Flashcards: {esc(lesson.title)}</h1>
-<p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a></p>
+<p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a> · {anki_link(cl.anki_url, page_url, "These cards as an Anki deck")}</p>
 <p>The term is on the front, the definition on the back. Flip a card by clicking it or pressing <kbd>Space</kbd>.
 Mark it <strong>Known</strong> or <strong>Again</strong>: your marks stay in this browser and schedule when each card is due for review.</p>
 <div class="course-cards__deck" hidden>
@@ -239,7 +244,7 @@ def course_map(course: Course, page_url: str) -> str:
             f"""<li class="course-map__lesson">
 <p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min</span></p>
 <p class="course-map__prereqs">{after}</p>
-<p class="course-map__practice">{_practice_links(cl, page_url)}</p>
+<p class="course-map__practice">{_practice_links(cl, page_url)} · {anki_link(cl.anki_url, page_url, "Anki deck")}</p>
 <p class="course-map__tags">{_tag_links(lesson.tags, course, page_url)}</p>
 </li>"""
         )
@@ -247,7 +252,8 @@ def course_map(course: Course, page_url: str) -> str:
     return (
         f'<nav class="course-map" aria-label="Course map">\n<ol>\n{chr(10).join(items)}\n</ol>\n'
         f'<p class="course-map__total">{plural(len(course.lessons), "lesson")}, {total} min in all. '
-        f'<a href="{esc(relative(course.tags_url, page_url))}">Browse by tag</a>.</p>\n</nav>\n'
+        f'<a href="{esc(relative(course.tags_url, page_url))}">Browse by tag</a>. '
+        f'{anki_link(course.anki_url, page_url, "All flashcards as one Anki deck")} (a sub-deck per lesson).</p>\n</nav>\n'
     )
 
 

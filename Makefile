@@ -33,7 +33,7 @@ browser:
 	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing and could not be installed with apt-get"; exit 1; }
 
 schema: $(VENV)/.installed
-	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json
+	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json docs/schema/progress.schema.json
 
 build: install
 	$(MKDOCS) build --strict

@@ -5,8 +5,8 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json and the Anki packages, vendor ts-fsrs (the flashcard scheduler)
-  into the site.
+- on_post_build: write course.json and the Anki packages, vendor the browser libraries (ts-fsrs,
+  @cfworker/json-schema) into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -23,13 +23,18 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 from hooks.lessons import course as course_mod
-from hooks.lessons import anki, frontmatter, manifest, pages, validate
+from hooks.lessons import anki, frontmatter, manifest, pages, progress_pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
 REPO = Path(__file__).resolve().parents[2]
-TS_FSRS = REPO / "node_modules" / "ts-fsrs"
-TS_FSRS_DEST = "assets/vendor/ts-fsrs"
+# (npm package, site folder, files): ts-fsrs schedules flashcard and review items (FSRS);
+# @cfworker/json-schema checks an imported progress file against its schema without eval (CSP).
+JSON_SCHEMA_MODULES = ("index", "deep-compare-strict", "dereference", "format", "pointer", "types", "ucs2-length", "validate", "validator")
+VENDORED = (
+    ("ts-fsrs", "assets/vendor/ts-fsrs", ("dist/index.mjs", "dist/index.mjs.map", "LICENSE")),
+    ("@cfworker/json-schema", "assets/vendor/json-schema", ("package.json", *(f"dist/esm/{m}.js" for m in JSON_SCHEMA_MODULES))),
+)
 
 _state: dict = {"command": "build", "course": None, "roles": {}}
 
@@ -54,6 +59,9 @@ def on_files(files: Files, config) -> Files:
             _add_generated(files, config, src, title)
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
+    roles[progress_pages.REVIEW_SRC] = ("review", None)
+    _add_generated(files, config, progress_pages.REVIEW_SRC, progress_pages.REVIEW_TITLE)
+    _state["review_url"] = course_mod.page_url(progress_pages.REVIEW_SRC, config.use_directory_urls)
     for source in course.sources:  # broken lessons still get their problems banner
         roles.setdefault(f"{course_mod.LESSONS_DIR}/{source.stem}.md", ("broken", source))
     _state["roles"] = roles
@@ -82,10 +90,11 @@ def _nav(course, files: Files) -> list:
             {"Lesson": cl.src_uri}, {"Quiz": cl.quiz_src}, {"Flashcards": cl.flashcards_src}]}
         for cl in course.lessons
     ]
-    used = {"index.md", course_mod.TAGS_SRC} | {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
+    used = {"index.md", course_mod.TAGS_SRC, progress_pages.REVIEW_SRC} | {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
     others = [f.src_uri for f in files.documentation_pages() if f.src_uri not in used]
     home = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
-    return home + ([{"Lessons": lessons}] if lessons else []) + others + [{"Tags": course_mod.TAGS_SRC}]
+    review = [{progress_pages.REVIEW_TITLE: progress_pages.REVIEW_SRC}]
+    return home + review + ([{"Lessons": lessons}] if lessons else []) + others + [{"Tags": course_mod.TAGS_SRC}]
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
@@ -115,17 +124,20 @@ def on_page_content(content: str, page, config, files) -> str:
 
         banner = pages.problems_banner(course.problems_for(item.source.file))
         body = pages.place_widgets(content, item, render)
-        return banner + pages.lesson_header(item, course, url) + body + pages.lesson_footer(item, course, url)
+        progress = progress_pages.lesson_progress(item, course, url, _state["review_url"])
+        return banner + pages.lesson_header(item, course, url) + progress + body + pages.lesson_footer(item, course, url)
     if role == "quiz":
         return pages.quiz_page(item, course, url)
     if role == "flashcards":
         return pages.flashcards_page(item, course, url)
     if role == "tags":
         return pages.tags_page(course, url)
+    if role == "review":
+        return progress_pages.review_page(course, url)
     if role == "broken":
         return pages.problems_banner(item.problems) + content
     if role == "home":
-        course_map = pages.course_map(course, url)
+        course_map = progress_pages.dashboard(course, url, _state["review_url"]) + pages.course_map(course, url)
         content = content.replace(pages.COURSE_MAP_MARKER, course_map) if pages.COURSE_MAP_MARKER in content else content + course_map
         return pages.problems_banner(course.problems) + content
     return content
@@ -135,14 +147,14 @@ def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
     anki.write_all(_state["course"], site, config.site_name, config.site_url)
-    # ts-fsrs schedules flashcard reviews in the browser; copied from node_modules so the site
-    # needs no CDN.
-    source = TS_FSRS / "dist" / "index.mjs"
-    if not source.exists():
-        log.error("%s is missing: run 'make install' (npm ci) to vendor ts-fsrs for the flashcards", source)
-        return
-    dest = site / TS_FSRS_DEST
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("dist/index.mjs", "dist/index.mjs.map", "LICENSE"):
-        if (TS_FSRS / name).exists():
-            shutil.copyfile(TS_FSRS / name, dest / Path(name).name)
+    # Browser libraries are copied from node_modules so the site needs no CDN.
+    for package, dest, names in VENDORED:
+        source = REPO / "node_modules" / package
+        missing = [name for name in names if not (source / name).exists()]
+        if missing:
+            log.error("%s is missing from node_modules: run 'make install' (npm ci) to vendor %s", missing[0], package)
+            continue
+        for name in names:
+            target = site / dest / Path(name).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, target)

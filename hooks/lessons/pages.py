@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlencode
 
-from .course import Course, CourseLesson, fingerprint, relative
+from .course import Course, CourseLesson, relative
+from .progress import cards_version, quiz_version
 from .validate import WIDGET_MARKER_RE, Problem
 
 # Markdown keeps an HTML comment on its own line as-is, so markers survive rendering unchanged.
@@ -158,7 +159,7 @@ def _widget_block(wtype: str, widget_html: str) -> str:
 
 def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
-    version = fingerprint([[item.q, item.options, item.answer] for item in lesson.quiz])
+    version = quiz_version(lesson)
     questions = []
     for i, item in enumerate(lesson.quiz):
         name = f"quiz-{esc(lesson.id)}-q{i}"
@@ -167,7 +168,7 @@ def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
             for j, option in enumerate(item.options)
         )
         questions.append(
-            f"""<fieldset class="course-quiz__question" data-index="{i}" data-answer="{item.answer}">
+            f"""<fieldset class="course-quiz__question" id="question-{i + 1}" data-index="{i}" data-answer="{item.answer}">
 <legend><span class="course-quiz__number">Question {i + 1} of {len(lesson.quiz)}.</span> {esc(item.q)}</legend>
 <ul class="course-quiz__options">{options}</ul>
 <button type="button" class="md-button course-quiz__check">Check answer</button>
@@ -194,7 +195,7 @@ def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
 def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
     cards = lesson.cards()
-    version = fingerprint(cards)
+    version = cards_version(lesson)
     items = "".join(
         f'<li class="course-cards__item"><span class="course-cards__term">{esc(term)}</span>'
         f'<span class="course-cards__definition">{esc(definition)}</span></li>'
@@ -241,7 +242,7 @@ def course_map(course: Course, page_url: str) -> str:
             else "Start here"
         )
         items.append(
-            f"""<li class="course-map__lesson">
+            f"""<li class="course-map__lesson" data-lesson-id="{esc(lesson.id)}">
 <p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min</span></p>
 <p class="course-map__prereqs">{after}</p>
 <p class="course-map__practice">{_practice_links(cl, page_url)} · {anki_link(cl.anki_url, page_url, "Anki deck")}</p>

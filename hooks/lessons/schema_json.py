@@ -1,8 +1,10 @@
-"""Generate the editor schema for lesson front matter from the pydantic model.
+"""Generate the JSON Schemas from the pydantic models: the lesson front matter (for editors) and the
+progress file (for learners' tools, and the browser's import check).
 
-    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json
+    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json docs/schema/progress.schema.json
 
-A test checks that the committed file equals ``render()``, so the schema cannot drift from the model.
+The model is chosen by the file name. A test checks that each committed file equals ``render(name)``,
+so a schema cannot drift from its model.
 """
 
 from __future__ import annotations
@@ -11,25 +13,39 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from .model import Lesson
+from .progress import ProgressFile
+
+SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
+    "lesson.schema.json": (Lesson, "Lesson front matter"),
+    "progress.schema.json": (ProgressFile, "Scaling AI Systems progress file"),
+}
 
 
-def render() -> str:
-    schema = {
+def schema(name: str) -> dict:
+    model, title = SCHEMAS[name]
+    return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "lesson.schema.json",
-        **Lesson.model_json_schema(),
-        "title": "Lesson front matter",
+        "$id": name,
+        **model.model_json_schema(),
+        "title": title,
     }
-    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(name: str = "lesson.schema.json") -> str:
+    return json.dumps(schema(name), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m hooks.lessons.schema_json <output.json>", file=sys.stderr)
+    unknown = [arg for arg in argv if Path(arg).name not in SCHEMAS]
+    if not argv or unknown:
+        print(f"usage: python -m hooks.lessons.schema_json <output>... (file names: {', '.join(SCHEMAS)})", file=sys.stderr)
         return 2
-    Path(argv[0]).write_text(render(), encoding="utf-8")
-    print(f"wrote {argv[0]}")
+    for arg in argv:
+        Path(arg).write_text(render(Path(arg).name), encoding="utf-8")
+        print(f"wrote {arg}")
     return 0
 
 

@@ -3,7 +3,9 @@
 // document$ observable, and each element is bound at most once.
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
+import { initDashboard, initFileTools, initLessonProgress, recordVisit, showStorageNotice } from "./progress-ui.js";
 import { initQuiz } from "./quiz.js";
+import { initReview } from "./review.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
@@ -11,6 +13,10 @@ const BINDINGS = [
   [".course-cards", initFlashcards],
   [".course-notes", initNotes],
   [".course-video", initVideo],
+  [".course-dashboard", initDashboard],
+  [".lesson-progress", initLessonProgress],
+  [".course-review", initReview],
+  [".course-progress-file", initFileTools],
 ];
 
 function bindAll() {
@@ -29,6 +35,8 @@ function bindAll() {
       }
     }
   }
+  recordVisit();
+  showStorageNotice();
 }
 
 if (!window.__scalingCourseBound) {

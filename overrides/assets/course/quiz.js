@@ -6,23 +6,26 @@ export function initQuiz(root) {
   const version = root.dataset.quizVersion; // changes when the questions change: old answers are dropped
   const questions = [...root.querySelectorAll(".course-quiz__question")];
   const scoreEl = root.querySelector(".course-quiz__score");
+  let answered = {}; // when each answer was given: the later answer wins when progress files merge
   let answers = restore();
 
   function restore() {
     const saved = load("quiz", id, (v) => isPlainObject(v) && v.version === version && isPlainObject(v.answers));
+    const times = saved && isPlainObject(saved.answered) ? saved.answered : {};
     const valid = {};
     for (const [key, choice] of Object.entries(saved ? saved.answers : {})) {
       const index = Number(key);
       const fieldset = questions[index];
       if (fieldset && Number.isInteger(choice) && choice >= 0 && choice < options(fieldset).length) {
         valid[index] = choice;
+        if (typeof times[key] === "string" && !Number.isNaN(Date.parse(times[key]))) answered[index] = times[key];
       }
     }
     return valid;
   }
 
   function persist() {
-    save("quiz", id, { version, answers });
+    save("quiz", id, { version, answers, answered });
   }
 
   function options(fieldset) {
@@ -81,6 +84,7 @@ export function initQuiz(root) {
         return;
       }
       answers[index] = Number(chosen.value);
+      answered[index] = new Date().toISOString();
       persist();
       show(fieldset, index, true);
       updateScore();
@@ -90,6 +94,7 @@ export function initQuiz(root) {
 
   root.querySelector(".course-quiz__retry").addEventListener("click", () => {
     answers = {};
+    answered = {};
     remove("quiz", id);
     questions.forEach(reset);
     updateScore();

@@ -162,5 +162,5 @@ def test_site_home_has_course_map(site_dir):
     html = (site_dir / "index.html").read_text()
     assert html.count('class="course-map__lesson"') == 5
     for lesson_id in LESSON_IDS:
-        assert f'href="lessons/{lesson_id}/quiz/"' in html
-        assert f'href="lessons/{lesson_id}/flashcards/"' in html
+        assert f'href="lessons/ai-builder-ch4/{lesson_id}/quiz/"' in html
+        assert f'href="lessons/ai-builder-ch4/{lesson_id}/flashcards/"' in html

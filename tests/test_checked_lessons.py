@@ -6,12 +6,14 @@ line of it and expects exactly one problem, at the line an author has to fix.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from hooks.lessons import blocks, body
+from hooks.lessons import blocks, body, pages
 from hooks.lessons import course as course_mod
 from tests.fixtures.lessons import sitekit
 
@@ -240,3 +242,43 @@ def test_a_false_claim_fails_the_strict_build_with_one_line(tmp_path):
     assert len(found) == 1 and re.search(r"beta\.md:42 experiment\.expect\[1\]: experiment claim "
                                          r"'autoscaled\.cost_usd > baseline\.autoscaled\.cost_usd' is false \(", found[0]), output
     assert "Traceback" not in output
+
+
+ALPHA_EXPERIMENT = """
+```experiment
+widget: scaling_strategy_simulator
+scenario: quiet
+set: {replicas: 2}
+predict: "Half the fleet on a quiet day: does p95 change?"
+expect:
+  - horizontal_fixed.p95_ms >= baseline.horizontal_fixed.p95_ms
+```
+"""
+
+
+def test_experiment_without_its_widget_on_the_page_links_to_a_lesson_with_the_state(tmp_path):
+    docs = sitekit.copy_docs(tmp_path, CHECKED)
+    alpha = docs / "lessons" / "alpha.md"
+    alpha.write_text(alpha.read_text(encoding="utf-8") + ALPHA_EXPERIMENT, encoding="utf-8")
+    course = course_mod.load(docs)
+    assert course.problems == []
+    cl = course.get("alpha")
+    html = pages.experiment_html(cl.source.body.blocks[0], 0, cl, course, cl.url)
+    assert "lesson-experiment__run" not in html
+    href = re.search(r'class="md-button lesson-experiment__link" href="([^"]+)"', html)[1]
+    path, fragment = href.split("#")
+    assert path == "../beta/"
+    entry, text = fragment.split("=", 1)
+    assert entry == "w1.scaling_strategy_simulator"  # the format of overrides/assets/widgets/state.js
+    assert json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))) == {"s": "quiet", "p": {"replicas": 2}}
+
+
+def test_experiment_whose_widget_no_lesson_shows_is_an_error(tmp_path):
+    docs = sitekit.copy_docs(tmp_path, CHECKED)
+    beta = docs / "lessons" / "beta.md"
+    text = beta.read_text(encoding="utf-8")
+    text = text.replace("widgets:\n  - type: scaling_strategy_simulator\n    data: /widgets/scaling.json\n", "widgets: []\n")
+    beta.write_text(text.replace("<!-- widget: scaling_strategy_simulator -->\n", ""), encoding="utf-8")
+    problems = course_mod.load(docs).problems
+    assert [(p.line, p.path) for p in problems] == [(33, "experiment.widget")]
+    assert problems[0].message.startswith("no lesson shows scaling_strategy_simulator, so the experiment cannot be run")

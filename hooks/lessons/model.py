@@ -128,7 +128,7 @@ SCENARIO_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # as widgets_py.scenarios.NAME_RE
 
 
 class Experiment(StrictModel):
-    """A fenced ```` ```experiment ```` block: a guided change to a widget whose claims the build checks."""
+    """A fenced `experiment` block in a lesson body: a guided change to a widget whose claims the build checks."""
 
     widget: str = Field(description="Widget type from the widget registry.", json_schema_extra={"enum": registry.names()})
     scenario: Annotated[str, StringConstraints(pattern=SCENARIO_NAME)] | None = Field(

@@ -389,7 +389,7 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     setup = f"Scenario “{esc(entry.scenario.title)}” of the {esc(widget.title)}" + (f", with {changes}" if changes else "") + "."
     on_page = any(ref.type == entry.widget for ref in cl.lesson.widgets)
     if on_page:
-        action = '<button type="button" class="md-button lesson-experiment__run" hidden>Run this experiment</button>'
+        action = '<button type="button" class="md-button lesson-experiment__run">Run this experiment</button>'
     else:
         target = experiment_target(block, cl, course)
         other, fragment = target  # check_course guarantees a lesson shows the widget
@@ -407,7 +407,7 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
 <p class="lesson-experiment__kicker">Experiment</p>
 <p class="lesson-experiment__setup">{setup}</p>
 <p class="lesson-experiment__predict"><strong>Predict:</strong> {blocks.text_html(spec.predict, values)}</p>
-<p class="lesson-experiment__actions">{action}</p>
+<p class="lesson-experiment__actions"{" hidden" if on_page else ""}>{action}</p>
 <div class="lesson-experiment__outcome">
 <p class="lesson-experiment__status" role="status">Computed by the simulator when this page was built:</p>
 {notice}

@@ -22,6 +22,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from widgets_py.core import Memo
+
 from . import runtime_assets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,7 +256,8 @@ def _write_cache(path: Path, value: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-_METRICS_MEMO: dict[str, dict[str, Any]] = {}
+# the values of one build (a lesson quotes the same scenario many times), bounded for `mkdocs serve`
+METRICS_MEMO = Memo(256)
 
 
 def computed_metrics(widget_type: str, params: dict[str, Any], cache_dir: Path | None = None) -> dict[str, Any]:
@@ -263,15 +266,14 @@ def computed_metrics(widget_type: str, params: dict[str, Any], cache_dir: Path |
     disk by widget, params and the content hash of every simulator file, and in memory for the build."""
     archive_name, _ = widgets_archive()
     key = hashlib.sha256(json.dumps([widget_type, params, archive_name], sort_keys=True).encode()).hexdigest()
-    if key in _METRICS_MEMO:
-        return _METRICS_MEMO[key]
     path = (cache_dir or METRICS_CACHE) / f"{key}.json"
-    out = _read_cache(path)
-    if out is None:
-        from widgets_py.api import compute  # the same call the browser worker makes
+    return METRICS_MEMO.get(key, lambda: _read_cache(path) or _computed(widget_type, params, path))
 
-        full = compute(widget_type, params)
-        out = {k: v for k, v in full.items() if k in ("ok", "error", "param", "metrics")}
-        _write_cache(path, out)
-    _METRICS_MEMO[key] = out
+
+def _computed(widget_type: str, params: dict[str, Any], path: Path) -> dict[str, Any]:
+    from widgets_py.api import compute  # the same call the browser worker makes
+
+    full = compute(widget_type, params)
+    out = {k: v for k, v in full.items() if k in ("ok", "error", "param", "metrics")}
+    _write_cache(path, out)
     return out

@@ -23,7 +23,8 @@ from .model import LESSON_ID
 
 SCHEMA_VERSION = 1
 FINGERPRINT = r"^[0-9a-f]{12}$"
-QUESTION_ID = r"^quiz-(0|[1-9][0-9]*)$"  # a quiz question by 0-based position
+# A review item: a quiz question by 0-based position, or a check in the lesson body by its key.
+QUESTION_ID = r"^(quiz-(0|[1-9][0-9]*)|check-[0-9a-f]{12})$"
 
 Timestamp = Annotated[datetime, Field(description="ISO 8601 date and time, e.g. 2026-12-03T08:15:00.000Z.")]
 Fingerprint = Annotated[str, StringConstraints(pattern=FINGERPRINT)]
@@ -77,9 +78,13 @@ class Visit(Record):
 
 
 class QuizProgress(Record):
-    version: Fingerprint = Field(description="Fingerprint of the questions the answers belong to.")
+    """Answers to the quiz page and to the checks in the lesson body (overrides/assets/course/quiz.js)."""
+
+    version: Fingerprint | None = Field(description="Fingerprint of the quiz questions `answers` belong to.")
     answers: dict[QuestionIndex, Count] = Field(description="Chosen option (0-based) by question position.")
     answered: dict[QuestionIndex, Timestamp] = Field(default_factory=dict, description="When each answer was given.")
+    checks: dict[Fingerprint, Count] = Field(default_factory=dict, description="Chosen option by check key.")
+    checks_answered: dict[Fingerprint, Timestamp] = Field(default_factory=dict, description="When each check was answered.")
 
 
 class CardProgress(Record):
@@ -102,7 +107,7 @@ class ReviewItem(Record):
 class ReviewProgress(Record):
     """Review schedules of questions answered wrongly (their answers are in ``quiz``)."""
 
-    version: Fingerprint = Field(description="Fingerprint of the quiz the question ids refer to.")
+    version: Fingerprint = Field(description="Fingerprint of the quiz the quiz-<n> ids refer to.")
     items: dict[QuestionId, ReviewItem]
 
 
@@ -139,6 +144,17 @@ def cards_version(lesson) -> str:
     return fingerprint(lesson.cards())
 
 
+def check_key(item) -> str:
+    """Identifies a check's answer in the reader's saved progress; a changed question drops the answer."""
+    return fingerprint([item.q, item.options, item.answer])
+
+
+def lesson_checks(cl) -> list:
+    """The valid check questions in a lesson's body, in order."""
+    report = cl.source.body
+    return [block.item for block in (report.blocks if report else []) if block.kind == "check" and block.ok]
+
+
 def course_index(course: Course, page_url: str) -> dict[str, Any]:
     """What the browser needs to show and check progress (see the module docstring); URLs are
     relative to the page that carries the index."""
@@ -155,6 +171,7 @@ def course_index(course: Course, page_url: str) -> dict[str, Any]:
                 "flashcards_url": relative(cl.flashcards_url, page_url),
                 "quiz": {"version": quiz_version(cl.lesson), "answers": [item.answer for item in cl.lesson.quiz]},
                 "cards": {"version": cards_version(cl.lesson), "terms": [term for term, _ in cl.lesson.cards()]},
+                "checks": {check_key(item): item.answer for item in lesson_checks(cl)},
             }
             for cl in course.lessons
         ],

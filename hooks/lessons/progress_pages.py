@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 
+from . import blocks, pages
 from .course import Course, CourseLesson, relative
 from .pages import esc
-from .progress import course_index
+from .progress import check_key, course_index, lesson_checks
 from .schema_json import schema
 
 REVIEW_SRC = "review.md"
@@ -72,13 +73,16 @@ def review_page(course: Course, page_url: str) -> str:
     bank = []
     for cl in course.lessons:
         lesson = cl.lesson
-        quiz_link = relative(cl.quiz_url, page_url)
-        questions = "".join(
-            f'<li data-key="quiz-{i}" data-answer="{item.answer}" data-href="{esc(quiz_link)}#question-{i + 1}">'
+        quiz_link, lesson_link = relative(cl.quiz_url, page_url), relative(cl.url, page_url)
+        questions = [(f"quiz-{i}", f"{quiz_link}#question-{i + 1}", item) for i, item in enumerate(lesson.quiz)]
+        questions += [(f"check-{check_key(item)}", f"{lesson_link}#check-{check_key(item)}", item) for item in lesson_checks(cl)]
+        values = pages.lesson_values(cl)
+        question_items = "".join(
+            f'<li data-key="{key}" data-answer="{item.answer}" data-href="{esc(href)}">'
             f'<p class="course-review__q">{esc(item.q)}</p>'
             f'<ol>{"".join(f"<li>{esc(option)}</li>" for option in item.options)}</ol>'
-            f'<p class="course-review__why">{esc(item.explain)}</p></li>'
-            for i, item in enumerate(lesson.quiz)
+            f'<p class="course-review__why">{blocks.text_html(item.explain, values)}</p></li>'
+            for key, href, item in questions
         )
         cards = "".join(
             f'<li data-key="{esc(term)}"><span class="course-review__term">{esc(term)}</span>'
@@ -86,13 +90,12 @@ def review_page(course: Course, page_url: str) -> str:
             for term, definition in lesson.cards()
         )
         bank.append(
-            f'<section data-lesson-id="{esc(lesson.id)}" data-title="{esc(lesson.title)}" data-url="{esc(relative(cl.url, page_url))}" '
-            f'data-flashcards-url="{esc(relative(cl.flashcards_url, page_url))}">'
-            f'<ol class="course-review__questions">{questions}</ol><ol class="course-review__cards">{cards}</ol></section>'
+            f'<section data-lesson-id="{esc(lesson.id)}" data-title="{esc(lesson.title)}">'
+            f'<ol class="course-review__questions">{question_items}</ol><ol class="course-review__cards">{cards}</ol></section>'
         )
     return f"""<article class="course-review" {_data(course, page_url)}>
 <h1>{REVIEW_TITLE}</h1>
-<p>What is due today from the whole course, scheduled by FSRS: the flashcards you have marked, and every quiz question you answered wrongly.
+<p>What is due from the whole course, scheduled by FSRS: the flashcards you have marked, and every quiz or check question you answered wrongly.
 Answer a question again (right counts as <em>Good</em>, wrong as <em>Again</em>), or flip a card and grade how well you knew it.</p>
 <p class="course-review__keys">Keys: <kbd>Space</kbd> flips a card or moves on, <kbd>1</kbd>–<kbd>4</kbd> grade a card (Again, Hard, Good, Easy) or choose a question's option.</p>
 <noscript><p>The review needs JavaScript: it reads your progress from this browser.</p></noscript>

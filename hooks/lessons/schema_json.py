@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .model import Lesson
+from .model import Experiment, Lesson
 from .progress import ProgressFile
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
@@ -26,12 +26,19 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
 
 def schema(name: str) -> dict:
     model, title = SCHEMAS[name]
-    return {
+    result = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": name,
         **model.model_json_schema(),
         "title": title,
     }
+    if model is Lesson:
+        # The body's fenced blocks are YAML too: ```experiment follows $defs/ExperimentBlock and ```check
+        # $defs/CheckBlock (one quiz item), for editors that validate a fenced block against a schema.
+        experiment = Experiment.model_json_schema()
+        result["$defs"] = {**result["$defs"], **experiment.pop("$defs", {}),
+                           "ExperimentBlock": experiment, "CheckBlock": {"$ref": "#/$defs/QuizItem"}}
+    return result
 
 
 def render(name: str = "lesson.schema.json") -> str:

@@ -4,12 +4,13 @@
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
 import { initDashboard, initFileTools, initLessonProgress, recordVisit, showStorageNotice } from "./progress-ui.js";
-import { initQuiz } from "./quiz.js";
+import { initCheck, initQuiz } from "./quiz.js";
 import { initReview } from "./review.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
   [".course-quiz", initQuiz],
+  [".lesson-check[data-check]", initCheck],
   [".course-cards", initFlashcards],
   [".course-notes", initNotes],
   [".course-video", initVideo],

@@ -14,6 +14,7 @@ function lessonLine(entry, { withTitle = false } = {}) {
   const parts = [];
   if (withTitle) parts.push(entry.visited ? "Visited" : "Not visited yet");
   parts.push(`Quiz: ${entry.quiz.correct} of ${entry.quiz.total} correct (${entry.quiz.answered} answered)`);
+  if (entry.checks.total) parts.push(`Checks in the text: ${entry.checks.answered} of ${entry.checks.total} answered`);
   parts.push(`Cards: ${entry.cards.known} of ${entry.cards.total} known, ${entry.cards.dueToday} due today`);
   if (entry.questionsDueToday) parts.push(`${plural(entry.questionsDueToday, "question")} to review today`);
   parts.push(entry.notesWords ? `Notes: ${plural(entry.notesWords, "word")}` : "No notes yet");

@@ -4,9 +4,12 @@
 // their question answers, card terms and the fingerprints the stored records must match.
 //
 // Records, by kind and lesson, in the shapes of docs/schema/progress.schema.json:
-//   visit  {first, last, page, section}        quiz   {version, answers, answered}
+//   visit  {first, last, page, section}
+//   quiz   {version, answers, answered, checks, checks_answered}   (written by quiz.js)
 //   cards  {version, cards: {term: {mark, due, fsrs, log}}}
-//   review {version, items: {"quiz-<i>": {fsrs, log}}}   notes {text, saved}
+//   review {version, items: {"quiz-<i>" | "check-<key>": {fsrs, log}}}   notes {text, saved}
+// Quiz answers and "quiz-<i>" review items belong to the quiz `version` they were made for; a check is
+// identified by its own key (a fingerprint of the question), so it stands on its own.
 import { lastReview } from "./schedule.js";
 import { isPlainObject, load } from "./storage.js";
 
@@ -18,7 +21,7 @@ const SCHEMA_URL = new URL("../vendor/json-schema/index.js", import.meta.url).hr
 // What each kind keeps (export drops anything else, so a file always matches the schema).
 const FIELDS = {
   visit: ["first", "last", "page", "section"],
-  quiz: ["version", "answers", "answered"],
+  quiz: ["version", "answers", "answered", "checks", "checks_answered"],
   cards: ["version", "cards"],
   review: ["version", "items"],
   notes: ["text", "saved"],
@@ -27,7 +30,7 @@ const CARD_FIELDS = ["mark", "due", "fsrs", "log"];
 const ITEM_FIELDS = ["fsrs", "log"];
 const SHAPE = {
   visit: (v) => typeof v.first === "string" && typeof v.last === "string",
-  quiz: (v) => typeof v.version === "string" && isPlainObject(v.answers),
+  quiz: (v) => (typeof v.version === "string" || v.version === null) && isPlainObject(v.answers),
   cards: (v) => isPlainObject(v.cards),
   review: (v) => typeof v.version === "string" && isPlainObject(v.items),
   notes: (v) => typeof v.text === "string",
@@ -92,15 +95,34 @@ export function currentAnswers(lesson, records) {
   return out;
 }
 
+// Answers to the lesson's current checks: {key: {choice, correct, at}}.
+export function currentChecks(lesson, records) {
+  const quiz = records.quiz;
+  const out = {};
+  const checks = quiz && isPlainObject(quiz.checks) ? quiz.checks : {};
+  for (const [key, answer] of Object.entries(lesson.checks)) {
+    if (Number.isInteger(checks[key])) {
+      out[key] = { choice: checks[key], correct: checks[key] === answer, at: time(quiz.checks_answered && quiz.checks_answered[key]) };
+    }
+  }
+  return out;
+}
+
 function currentCards(lesson, records) {
   const cards = records.cards && isPlainObject(records.cards.cards) ? records.cards.cards : {};
   return lesson.cards.terms.filter((term) => isPlainObject(cards[term])).map((term) => [term, cards[term]]);
 }
 
+// Review schedules that still belong to the lesson's questions.
 function reviewItems(lesson, records) {
   const review = records.review;
-  if (!review || review.version !== lesson.quiz.version) return {};
-  return review.items;
+  const items = {};
+  if (!review) return items;
+  for (const [key, item] of Object.entries(review.items)) {
+    const current = key.startsWith("check-") ? key.slice(6) in lesson.checks : review.version === lesson.quiz.version;
+    if (current && isPlainObject(item) && isPlainObject(item.fsrs)) items[key] = item;
+  }
+  return items;
 }
 
 // Every review item of a lesson: scheduled cards, and questions answered wrongly or already under
@@ -113,12 +135,16 @@ export function lessonItems(lesson, records, now = Date.now()) {
   }
   const scheduled = reviewItems(lesson, records);
   const answers = currentAnswers(lesson, records);
-  lesson.quiz.answers.forEach((_, i) => {
-    const key = `quiz-${i}`;
-    const entry = isPlainObject(scheduled[key]) && isPlainObject(scheduled[key].fsrs) ? scheduled[key] : null;
-    if (entry) items.push({ kind: "question", lesson, key, index: i, due: time(entry.fsrs.due), entry });
-    else if (answers[i] && !answers[i].correct) items.push({ kind: "question", lesson, key, index: i, due: Math.min(answers[i].at || now, now), entry: null });
-  });
+  const checks = currentChecks(lesson, records);
+  const questions = [
+    ...lesson.quiz.answers.map((_, i) => [`quiz-${i}`, answers[i]]),
+    ...Object.keys(lesson.checks).map((key) => [`check-${key}`, checks[key]]),
+  ];
+  for (const [key, given] of questions) {
+    const entry = scheduled[key] || null;
+    if (entry) items.push({ kind: "question", lesson, key, due: time(entry.fsrs.due), entry });
+    else if (given && !given.correct) items.push({ kind: "question", lesson, key, due: Math.min(given.at || now, now), entry: null });
+  }
   return items;
 }
 
@@ -129,6 +155,7 @@ export function summarize(index, all, now = new Date()) {
   const lessons = index.lessons.map((lesson) => {
     const records = all[lesson.id] || {};
     const answers = Object.values(currentAnswers(lesson, records));
+    const checks = Object.values(currentChecks(lesson, records));
     const cards = currentCards(lesson, records);
     const items = lessonItems(lesson, records, nowMs);
     const visit = records.visit || null;
@@ -138,6 +165,7 @@ export function summarize(index, all, now = new Date()) {
       lesson,
       visited: Boolean(visit),
       quiz: { total: lesson.quiz.answers.length, answered: answers.length, correct: answers.filter((a) => a.correct).length },
+      checks: { total: Object.keys(lesson.checks).length, answered: checks.length, correct: checks.filter((a) => a.correct).length },
       cards: {
         total: lesson.cards.terms.length,
         known: cards.filter(([, e]) => e.mark === "known").length,
@@ -274,7 +302,7 @@ function checkItems(lesson, records) {
   }
   if (records.review && records.review.version === lesson.quiz.version) {
     for (const key of Object.keys(records.review.items)) {
-      if (Number(key.slice(5)) >= count) throw new FileProblem(`lesson "${lesson.id}" has no review item "${key}"`);
+      if (key.startsWith("quiz-") && Number(key.slice(5)) >= count) throw new FileProblem(`lesson "${lesson.id}" has no review item "${key}"`);
     }
   }
 }
@@ -293,6 +321,21 @@ function mergeScheduled(local, incoming) {
   return { ...winner, log: mergeLogs(local.log, incoming.log) };
 }
 
+// Copies each entry of `theirs` (with its time in `theirTimes`) into `mine`/`myTimes` where it is
+// new or later; entries whose key fails `known` are counted and left out.
+function laterWins(mine, myTimes, theirs, theirTimes, known) {
+  let unknown = 0;
+  for (const [key, value] of Object.entries(theirs)) {
+    if (!known(key)) {
+      unknown += 1;
+    } else if (!(key in mine) || time(theirTimes[key]) > time(myTimes[key])) {
+      mine[key] = value;
+      if (theirTimes[key]) myTimes[key] = theirTimes[key];
+    }
+  }
+  return unknown;
+}
+
 // One function per kind: (this browser's record or null, the file's record, lesson, skipped) -> the
 // record to keep. Records made for questions that have since changed are skipped, with a reason.
 const MERGE = {
@@ -302,21 +345,22 @@ const MERGE = {
     return { ...later, first: time(incoming.first) < time(local.first) ? incoming.first : local.first };
   },
   quiz(local, incoming, lesson, skipped) {
-    if (incoming.version !== lesson.quiz.version) {
+    const current = lesson.quiz.version;
+    const mine = local || { version: null, answers: {} };
+    let { version } = mine;
+    let answers = { ...mine.answers };
+    let answered = { ...(mine.answered || {}) };
+    if (Object.keys(incoming.answers).length && incoming.version !== current) {
       skipped.push(`quiz answers of "${lesson.title}" (its questions have changed)`);
-      return local;
+    } else if (Object.keys(incoming.answers).length) {
+      if (version !== current) [version, answers, answered] = [current, {}, {}];
+      laterWins(answers, answered, incoming.answers, incoming.answered || {}, () => true);
     }
-    if (!local || local.version !== lesson.quiz.version) return incoming;
-    const answers = { ...local.answers };
-    const answered = { ...(local.answered || {}) };
-    for (const [key, choice] of Object.entries(incoming.answers)) {
-      const theirs = time(incoming.answered && incoming.answered[key]);
-      if (!(key in answers) || theirs > time(answered[key])) {
-        answers[key] = choice;
-        if (incoming.answered && incoming.answered[key]) answered[key] = incoming.answered[key];
-      }
-    }
-    return { version: local.version, answers, answered };
+    const checks = { ...(mine.checks || {}) };
+    const checksAnswered = { ...(mine.checks_answered || {}) };
+    const unknown = laterWins(checks, checksAnswered, incoming.checks || {}, incoming.checks_answered || {}, (key) => key in lesson.checks);
+    if (unknown) skipped.push(`${unknown} check answer(s) of "${lesson.title}" whose questions have changed`);
+    return { version: version === null ? incoming.version : version, answers, answered, checks, checks_answered: checksAnswered };
   },
   cards(local, incoming, lesson, skipped) {
     const terms = new Set(lesson.cards.terms);
@@ -330,14 +374,17 @@ const MERGE = {
     return { version: lesson.cards.version, cards };
   },
   review(local, incoming, lesson, skipped) {
-    if (incoming.version !== lesson.quiz.version) {
-      skipped.push(`review schedules of "${lesson.title}" (its questions have changed)`);
-      return local;
+    const current = lesson.quiz.version;
+    const items = {};
+    const isCurrent = (key, record) => (key.startsWith("check-") ? key.slice(6) in lesson.checks : record.version === current);
+    for (const [key, item] of Object.entries(local ? local.items : {})) if (isCurrent(key, local)) items[key] = item;
+    let stale = 0;
+    for (const [key, item] of Object.entries(incoming.items)) {
+      if (isCurrent(key, incoming)) items[key] = mergeScheduled(items[key], item);
+      else stale += 1;
     }
-    if (!local || local.version !== lesson.quiz.version) return incoming;
-    const items = { ...local.items };
-    for (const [key, item] of Object.entries(incoming.items)) items[key] = mergeScheduled(items[key], item);
-    return { version: local.version, items };
+    if (stale) skipped.push(`${stale} review schedule(s) of "${lesson.title}" whose questions have changed`);
+    return { version: current, items };
   },
   notes(local, incoming) {
     if (!local || incoming.text.includes(local.text)) return incoming;

@@ -15,13 +15,26 @@ from tests.test_lessons_browser import open_bound, run_axe
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("progress-browser")]
 
-LESSON = "ai-builder-ch4-lesson1"
-OTHER = "ai-builder-ch4-lesson2"
+LESSON = "ai-builder-ch4-lesson2"  # lessons without simulators: no Python runtime to wait for
+OTHER = "ai-builder-ch4-lesson3"
+WITH_CHECKS = "ai-builder-ch4-lesson1"
 PREFIX = "scaling-course:v1:"
 
 
+@pytest.fixture(scope="module")
+def urls(site_dir) -> dict:
+    """Site-relative page URLs by lesson id, from course.json."""
+    return {lesson["id"]: lesson for lesson in json.loads((site_dir / "course.json").read_text())["lessons"]}
+
+
+@pytest.fixture
+def page(page, urls):
+    page.urls = urls
+    return page
+
+
 def quiz(pg, base_url, lesson=LESSON):
-    open_bound(pg, f"{base_url}lessons/{lesson}/quiz/", ".course-quiz")
+    open_bound(pg, base_url + pg.urls[lesson]["quiz_url"], ".course-quiz")
     return [int(q.get_attribute("data-answer")) for q in pg.locator(".course-quiz__question").all()]
 
 
@@ -36,7 +49,7 @@ def wrong(correct: int) -> int:
 
 
 def mark_cards(pg, base_url, marks: list[str], lesson=LESSON) -> None:
-    open_bound(pg, f"{base_url}lessons/{lesson}/flashcards/", ".course-cards")
+    open_bound(pg, base_url + pg.urls[lesson]["flashcards_url"], ".course-cards")
     for mark in marks:
         before = pg.locator(".course-cards__summary").inner_text()
         pg.locator(f".course-cards__{mark}").click()
@@ -45,7 +58,7 @@ def mark_cards(pg, base_url, marks: list[str], lesson=LESSON) -> None:
 
 
 def write_note(pg, base_url, text: str, lesson=LESSON) -> None:
-    open_bound(pg, f"{base_url}lessons/{lesson}/", ".course-notes")
+    open_bound(pg, base_url + pg.urls[lesson]["url"], ".course-notes")
     pg.locator(".course-notes").fill(text)
     pg.wait_for_function("document.querySelector('.course-notes__status').textContent === 'Saved in this browser.'")
 
@@ -84,13 +97,13 @@ def test_wrong_answer_comes_back_in_review_and_grading_reschedules_it(page, base
     assert page.locator(".course-review__counts").inner_text() == "Due now: 1 item (0 cards, 1 question)."
     assert "1 question" in page.locator(".course-review__lessons").inner_text()
     question = page.locator(".course-review__question").inner_text()
-    page.goto(f"{base_url}lessons/{LESSON}/quiz/")
+    page.goto(base_url + page.urls[LESSON]["quiz_url"])
     assert question in page.locator("#question-2 legend").inner_text()
     open_review(page, base_url)
 
     page.keyboard.press(str(answers[1] + 1))  # keyboard: the digit chooses the option
     assert page.locator(".course-review__verdict").inner_text() == "Correct."
-    assert page.locator(".course-review__feedback a").get_attribute("href").endswith(f"lessons/{LESSON}/quiz/#question-2")
+    assert page.locator(".course-review__feedback a").get_attribute("href").endswith(page.urls[LESSON]["quiz_url"] + "#question-2")
     page.wait_for_selector(".course-review__next-due")
     review = stored(page)[f"review:{LESSON}"]
     item = review["items"]["quiz-1"]
@@ -102,6 +115,32 @@ def test_wrong_answer_comes_back_in_review_and_grading_reschedules_it(page, base
     open_review(page, base_url)  # rescheduled: not due any more
     assert page.locator(".course-review__counts").inner_text() == "Nothing is due now."
     assert page.locator(".course-review__session").is_hidden()
+    assert page.console_errors == []
+
+
+def test_wrong_check_in_the_lesson_text_comes_back_in_review(page, base_url):
+    open_bound(page, base_url + page.urls[WITH_CHECKS]["url"], ".lesson-check")
+    form = page.locator(".lesson-check").first
+    key = form.get_attribute("data-check")
+    correct = int(form.locator(".course-quiz__question").get_attribute("data-answer"))
+    text = form.locator("legend").inner_text()
+    form.locator("label").nth(wrong(correct)).click()
+    form.locator(".course-quiz__check").click()
+    assert page.locator(".lesson-progress__summary").inner_text()  # bound on this page
+    open_review(page, base_url)
+    assert page.locator(".course-review__counts").inner_text() == "Due now: 1 item (0 cards, 1 question)."
+    assert page.locator(".course-review__question").inner_text() in text
+    page.locator(".course-review__option").nth(wrong(correct)).click()  # wrong again: Again
+    assert page.locator(".course-review__verdict").inner_text().startswith("Not quite.")
+    assert page.locator(".course-review__feedback a").get_attribute("href").endswith(page.urls[WITH_CHECKS]["url"] + f"#check-{key}")
+    page.wait_for_selector(".course-review__next-due")
+    item = stored(page)[f"review:{WITH_CHECKS}"]["items"][f"check-{key}"]
+    assert [log["rating"] for log in item["log"]] == [1]
+
+    page.goto(base_url)
+    page.wait_for_selector(".course-dashboard[data-course-bound]", state="attached")
+    line = page.locator(f'.course-map__lesson[data-lesson-id="{WITH_CHECKS}"] .course-map__progress').inner_text()
+    assert "Checks in the text: 1 of 4 answered" in line
     assert page.console_errors == []
 
 
@@ -144,7 +183,7 @@ def test_dashboard_counts_match_what_was_done(page, base_url):
     page.reload()
     page.wait_for_selector(".lesson-progress[data-course-bound]", state="attached")
     n_questions = len(answers)
-    n_cards = page.evaluate(f"JSON.parse(document.querySelector('.lesson-progress').dataset.courseIndex).lessons[0].cards.terms.length")
+    n_cards = page.evaluate("(id) => JSON.parse(document.querySelector('.lesson-progress').dataset.courseIndex).lessons.find((l) => l.id === id).cards.terms.length", LESSON)
     assert header.inner_text() == (
         f"Your progress: Quiz: 2 of {n_questions} correct (3 answered) · Cards: 2 of {n_cards} known, 3 due today"
         " · 1 question to review today · Notes: 4 words")
@@ -159,7 +198,7 @@ def test_dashboard_counts_match_what_was_done(page, base_url):
     assert page.locator(".course-dashboard__due").inner_text() == "1 item due now"  # the wrong answer; cards come back in minutes
     cont = page.locator(".course-dashboard__continue a")
     assert cont.inner_text().startswith("Continue: ")
-    assert cont.get_attribute("href") == f"lessons/{LESSON}/#{section}"
+    assert cont.get_attribute("href") == page.urls[LESSON]["url"] + f"#{section}"
     assert page.locator(".course-dashboard__review").get_attribute("href").endswith("/course/review/")
     assert page.console_errors == []
 
@@ -192,7 +231,7 @@ def test_export_clear_import_restores_everything_and_twice_changes_nothing(page,
 
     assert import_file(page, tmp_path, data, "again.json") == "Nothing new in again.json: this browser already holds all of it."
     assert stored(page) == after
-    open_bound(page, f"{base_url}lessons/{LESSON}/", ".course-notes")
+    open_bound(page, base_url + page.urls[LESSON]["url"], ".course-notes")
     assert page.locator(".course-notes").input_value() == "Queue before you scale."
     assert page.console_errors == []
 
@@ -337,10 +376,10 @@ def test_full_storage_keeps_what_was_stored_before(page, base_url, tmp_path):
     assert page.locator(".course-review__counts").inner_text() == "Due now: 1 item (0 cards, 1 question)."
 
 
-@pytest.mark.parametrize("path", ["", "review/", f"lessons/{LESSON}/"])
+@pytest.mark.parametrize("path", ["", "review/", LESSON])
 def test_progress_pages_have_no_serious_axe_violations(page, base_url, path):
-    quiz(page, base_url)
-    answer(page, 0, 3)
-    page.goto(base_url + path)
+    answers = quiz(page, base_url)
+    answer(page, 0, wrong(answers[0]))
+    page.goto(base_url + page.urls.get(path, {"url": path})["url"])
     page.wait_for_selector("[data-course-bound]", state="attached")
     assert run_axe(page) == []

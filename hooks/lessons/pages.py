@@ -332,7 +332,7 @@ def check_html(block: blocks.CheckBlock, number: int, cl: CourseLesson) -> str:
     key = check_key(item)
     question = question_html(item, f"check-{esc(cl.lesson.id)}-{number}", "", "Check yourself.",
                              blocks.text_html(item.explain, lesson_values(cl)))
-    return (f'<form class="lesson-check" id="check-{key}" data-check="{key}" data-lesson-id="{esc(cl.lesson.id)}" novalidate>\n'
+    return (f'<form class="lesson-check" data-check="{key}" data-lesson-id="{esc(cl.lesson.id)}" id="check-{key}" novalidate>\n'
             f"{question}\n</form>")
 
 

@@ -105,7 +105,7 @@ export function initFileTools(tools) {
     const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 1)], { type: "application/json" }));
     const link = document.createElement("a");
     link.href = url;
-    link.download = fileName();
+    link.download = fileName(index);
     document.body.append(link);
     link.click();
     link.remove();

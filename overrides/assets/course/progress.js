@@ -152,12 +152,14 @@ export function summarize(index, all, now = new Date()) {
   const nowMs = now.getTime();
   const todayEnd = endOfToday(now);
   let latest = null;
+  const upcoming = [];
   const lessons = index.lessons.map((lesson) => {
     const records = all[lesson.id] || {};
     const answers = Object.values(currentAnswers(lesson, records));
     const checks = Object.values(currentChecks(lesson, records));
     const cards = currentCards(lesson, records);
     const items = lessonItems(lesson, records, nowMs);
+    upcoming.push(...items.filter((it) => it.due > nowMs).map((it) => it.due));
     const visit = records.visit || null;
     if (visit && (!latest || time(visit.last) > time(latest.visit.last))) latest = { lesson, visit };
     const notes = records.notes ? records.notes.text.trim() : "";
@@ -176,8 +178,7 @@ export function summarize(index, all, now = new Date()) {
       notesWords: notes ? notes.split(/\s+/).length : 0,
     };
   });
-  const upcoming = index.lessons.flatMap((lesson) => lessonItems(lesson, all[lesson.id] || {}, nowMs)).filter((it) => it.due > nowMs);
-  const next = upcoming.length ? Math.min(...upcoming.map((it) => it.due)) : null;
+  const next = upcoming.length ? Math.min(...upcoming) : null;
   return { lessons, latest, next, dueNow: lessons.reduce((n, l) => n + l.dueNow, 0) };
 }
 
@@ -242,9 +243,9 @@ export function buildFile(index, all, validate, now = new Date()) {
   return { file, left };
 }
 
-export function fileName(now = new Date()) {
+export function fileName(index, now = new Date()) {
   const pad = (n) => String(n).padStart(2, "0");
-  return `scaling-ai-systems-progress-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.json`;
+  return `${index.course_id}-progress-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.json`;
 }
 
 class FileProblem extends Error {}

@@ -224,7 +224,8 @@ def test_values_cards_and_checks_are_rendered(checked_site):
     assert card.count('data-holds="true"') == 2 and "<script" not in card
     assert re.search(r'<form class="lesson-check" data-check="[0-9a-f]{12}" data-lesson-id="beta"', html)
     assert "widget: not_a_widget" in html  # the example block is shown as code
-    assert 'class="course-reading"' in html
+    assert re.search(r'<dt>Reading time</dt><dd>1 min <span class="course-reading">\(\d+ words at 200 words a minute\)</span>', html)
+    assert '<span class="lesson-experiment__param" title="target_utilization">Target utilisation = 0.9</span>' in html
     quiz = (checked_site / "lessons" / "beta" / "quiz" / "index.html").read_text(encoding="utf-8")
     assert re.search(r'It costs <span class="sim-value" data-sim="scaling_strategy_simulator@launch autoscaled\.cost_usd"', quiz)
     home = (checked_site / "index.html").read_text(encoding="utf-8")

@@ -94,6 +94,12 @@ CASES = {
     "bad value in a quiz explanation": (
         ("against {{ scaling_strategy_simulator@launch horizontal_fixed", "against {{ scaling_strategy_simulator@noon horizontal_fixed"),
         21, "quiz[1].explain", r".*unknown scenario 'noon'.*"),
+    "value in a field that is not filled in": (
+        ("  - Name the signals worth an alert", "  - Keep p95 under {{ scaling_strategy_simulator@launch autoscaled.p95_ms }}"),
+        12, "goals[0]", r"simulator values are not filled in here \(allowed: the lesson body and explain\)"),
+    "value in a check option": (
+        ('options: ["The autoscaled fleet"', 'options: ["{{ scaling_strategy_simulator@launch autoscaled.p95_ms }}"'),
+        48, "check.options[0]", r"simulator values are not filled in here \(allowed: the lesson body and explain\)"),
     "check YAML syntax": (
         ("q: Which fleet answers the spike fastest?", "q: Which fleet: answers the spike fastest?"),
         47, "check", r"YAML syntax error: mapping values are not allowed here .*"),

@@ -357,6 +357,7 @@ def check_lesson(source: LessonSource, index: ScenarioIndex) -> BodyReport:
         source.problems.append(Problem(source.file, line, path, message))
 
     report.value_count = scan_values(fm.body, first, index, report.values, lambda line, msg: at(line, "body", msg))
+    _values_elsewhere(fm, ("explain",), lambda path, msg: source.add(path, msg))
     quiz = fm.data.get("quiz")
     for i, item in enumerate(quiz if isinstance(quiz, list) else []):
         if isinstance(item, dict) and isinstance(item.get("explain"), str):
@@ -386,6 +387,22 @@ def check_lesson(source: LessonSource, index: ScenarioIndex) -> BodyReport:
         source.add(("duration_min",), f"{duration} min is less than the reading time alone ({report.reading_min} min: "
                                       f"{report.words} words at {body_mod.WORDS_PER_MINUTE} words a minute; allowed: at least {report.reading_min})")
     return report
+
+
+def _values_elsewhere(parsed: frontmatter.FrontMatter, allowed: tuple[str, ...], report) -> None:
+    """A ``{{ … }}`` in a YAML field that is not filled in (a title, a question, an option) would show
+    as typed: report it at its line."""
+    def walk(value: Any, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, path + (key,))
+        elif isinstance(value, list):
+            for i, child in enumerate(value):
+                walk(child, path + (i,))
+        elif isinstance(value, str) and body_mod.PLACEHOLDER_RE.search(value) and path[-1] not in allowed:
+            report(path, f"simulator values are not filled in here (allowed: the lesson body and {', '.join(allowed)})")
+
+    walk(parsed.data, ())
 
 
 def _parse_block(fence: body_mod.Fence, line: int, at) -> frontmatter.FrontMatter | None:
@@ -428,6 +445,7 @@ def _check_check(parsed, line: int, source: LessonSource, index: ScenarioIndex, 
     block = CheckBlock(line)
     if parsed is None:
         return block
+    _values_elsewhere(parsed, ("explain",), lambda path, msg: at(parsed.line_of(path), _path("check", path), msg))
     item = _model_problems(parsed, Check, "check", at)
     rules = quiz_item_rules(parsed.data)
     for loc, message in rules:
@@ -446,6 +464,7 @@ def _check_experiment(parsed, line: int, source: LessonSource, index: ScenarioIn
     block = ExperimentBlock(line)
     if parsed is None:
         return block
+    _values_elsewhere(parsed, ("predict", "notice"), lambda path, msg: at(parsed.line_of(path), _path("experiment", path), msg))
     spec = _model_problems(parsed, Experiment, "experiment", at)
     problems_before = len(source.problems)
     raw = parsed.data

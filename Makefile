@@ -34,6 +34,7 @@ browser:
 
 schema: $(VENV)/.installed
 	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json
+	$(PY) -m hooks.lessons.schema_json docs/schema/chapter.schema.json
 
 build: install
 	$(MKDOCS) build --strict

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from widgets_py import registry, scenarios
 
 from . import frontmatter
-from .model import LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, WidgetRef
+from .model import LESSON_ID, TAG, YOUTUBE_ID, Chapter, Lesson, QuizItem, Video, WidgetRef
 
 # A widget is placed in the body by this marker on its own line; see docs in pages.py.
 WIDGET_MARKER_RE = re.compile(r"^[ \t]*<!--[ \t]*widget:[ \t]*(?P<type>[^ \t>]+)[ \t]*-->[ \t]*$")
@@ -99,19 +99,19 @@ def _short(value: Any, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
+def _allowed_keys(loc: tuple, root: type[BaseModel] = Lesson) -> list[str]:
     names = [part for part in loc if isinstance(part, str)]
-    model = _NESTED_MODELS.get(names[0]) if len(names) > 1 else Lesson
-    return list((model or Lesson).model_fields)
+    model = _NESTED_MODELS.get(names[0]) if len(names) > 1 and root is Lesson else root
+    return list((model or root).model_fields)
 
 
-def describe(error: dict[str, Any]) -> str:
-    """A pydantic error as ``what is wrong (what is allowed)``."""
+def describe(error: dict[str, Any], root: type[BaseModel] = Lesson) -> str:
+    """A pydantic error as ``what is wrong (what is allowed)``; ``root`` is the validated model."""
     kind, loc, value, ctx = error["type"], error["loc"], error.get("input"), error.get("ctx", {})
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc)
+        allowed = _allowed_keys(loc, root)
         return f"unknown key ({suggest(str(loc[-1]), allowed)}allowed: {', '.join(allowed)})"
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {_short(value)}"
@@ -132,28 +132,73 @@ def describe(error: dict[str, Any]) -> str:
     return f"{_short(value)}: {error['msg']}"
 
 
-def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
-    """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
-    source = LessonSource(file=label, stem=path.stem)
+def _parse(source: LessonSource | ChapterSource, path: Path, model: type[BaseModel]) -> BaseModel | None:
+    """Read ``path`` into ``source.fm`` and validate it against ``model``; problems go to ``source``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         source.add((), f"cannot be read ({err})", line=1)
-        return source
+        return None
     try:
         source.fm = frontmatter.parse(text)
     except frontmatter.FrontMatterError as err:
         source.add((), err.message, line=err.line)
-        return source
+        return None
     for dup_path, line in source.fm.duplicate_keys:
         source.add(dup_path, "key appears twice (YAML keeps only the last one; remove one)", line=line)
     try:
-        source.lesson = Lesson.model_validate(source.raw)
+        return model.model_validate(source.raw)
     except ValidationError as err:
         for error in err.errors():
-            source.add(tuple(error["loc"]), describe(error))
-    _check_rules(source, docs_dir)
+            source.add(tuple(error["loc"]), describe(error, model))
+    return None
+
+
+def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
+    """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
+    source = LessonSource(file=label, stem=path.stem)
+    source.lesson = _parse(source, path, Lesson)
+    if source.fm is not None:
+        _check_rules(source, docs_dir)
     return source
+
+
+@dataclass
+class ChapterSource(LessonSource):
+    """A chapter folder's ``index.md``: ``stem`` is the folder name, the chapter id."""
+
+    chapter: Chapter | None = None
+
+
+def load_chapter(folder: Path, label: str) -> ChapterSource:
+    """Parse and check a chapter's ``index.md`` (``label`` names that file in messages)."""
+    source = ChapterSource(file=label, stem=folder.name)
+    if not re.match(LESSON_ID, folder.name):
+        source.add((), f"chapter folder name {folder.name!r} is not a chapter id (allowed: lower-case letters, digits and '-')", line=1)
+    if not (folder / "index.md").is_file():
+        source.add((), "chapter has no index.md (add one: front matter with title, summary and an optional order)", line=1)
+        return source
+    source.chapter = _parse(source, folder / "index.md", Chapter)
+    declared = source.raw.get("id")
+    if isinstance(declared, str) and declared != folder.name:
+        source.add(("id",), f"{declared!r} does not match the folder name {folder.name!r} (the chapter id is the folder name)")
+    return source
+
+
+def check_chapters(chapters: list[ChapterSource], lessons: list[LessonSource]) -> None:
+    """Rules across chapters: one chapter per id, and no chapter id that is also a lesson id (both name
+    a ``lessons/<id>/`` page)."""
+    by_id: dict[str, ChapterSource] = {}
+    for source in chapters:
+        declared = source.raw.get("id")
+        chapter_id = declared if isinstance(declared, str) else source.stem
+        if chapter_id in by_id:
+            source.add(("id",) if isinstance(declared, str) else (), f"chapter id {chapter_id!r} is already used by {by_id[chapter_id].file} (chapter ids must be unique)")
+        else:
+            by_id[chapter_id] = source
+    for lesson in lessons:
+        if lesson.stem in by_id:
+            lesson.add(("id",), f"lesson id {lesson.stem!r} is also the id of chapter {by_id[lesson.stem].file} (ids must be unique)")
 
 
 def _check_rules(source: LessonSource, docs_dir: Path) -> None:

@@ -175,7 +175,10 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
             chapter = chapter_of_folder[cl.chapter]
             chapter.lessons.append(cl)
             cl.chapter_position = len(chapter.lessons)
-    problems = sorted(p for s in [*chapter_sources, *sources] for p in s.problems)
+    generated = [TAGS_SRC, *(src for cl in lessons for src in (cl.quiz_src, cl.flashcards_src))]
+    clashes = [Problem(label_for(docs_dir / src), 1, "", "this page is generated from front matter; remove the file")
+               for src in generated if (docs_dir / src).exists()]
+    problems = sorted([*clashes, *(p for s in [*chapter_sources, *sources] for p in s.problems)])
     return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, chapters)
 
 

@@ -7,6 +7,7 @@ stops at the first problem: a build reports all of them together.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,10 +155,28 @@ def _parse(source: LessonSource | ChapterSource, path: Path, model: type[BaseMod
     return None
 
 
+# Parsed front matter by (label, content hash): under ``mkdocs serve`` every rebuild reloads the
+# course, and only the edited lesson needs parsing again. Rules are re-run on every load (they read
+# scenario files, which may have changed). One entry per file: the newest content.
+_PARSED: dict[tuple[str, str], tuple[frontmatter.FrontMatter | None, Lesson | None, tuple[Problem, ...]]] = {}
+
+
 def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
     """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
     source = LessonSource(file=label, stem=path.stem)
-    source.lesson = _parse(source, path, Lesson)
+    try:
+        key = (label, hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError:
+        key = None
+    if key in _PARSED:
+        source.fm, source.lesson, problems = _PARSED[key]
+        source.problems.extend(problems)
+    else:
+        source.lesson = _parse(source, path, Lesson)
+        if key is not None:
+            for old in [k for k in _PARSED if k[0] == label]:
+                del _PARSED[old]
+            _PARSED[key] = (source.fm, source.lesson, tuple(source.problems))
     if source.fm is not None:
         _check_rules(source, docs_dir)
     return source

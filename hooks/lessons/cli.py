@@ -46,7 +46,7 @@ def _covers(paths: list[Path], problem: Problem) -> bool:
     return any(target == p or p in target.parents for p in paths)
 
 
-def check(paths: list[Path], out=sys.stdout) -> int:
+def check(paths: list[Path]) -> int:
     for path in paths:
         if not path.exists():
             raise CliError(f"{path}: no such file or folder")
@@ -62,7 +62,7 @@ def check(paths: list[Path], out=sys.stdout) -> int:
         whole = root in wanted
         problems += [p for p in course.problems if whole or _covers(wanted, p)]
     for problem in problems:
-        print(problem, file=out)
+        print(problem)
     lessons, chapters = counts
     summary = f"{lessons} lesson(s) in {chapters} chapter(s) checked"
     print(f"{summary}: {len(problems)} problem(s)" if problems else f"{summary}: no problems", file=sys.stderr)
@@ -121,7 +121,7 @@ def _set_next(path: Path, new_next: str) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def new(docs: Path, lesson_id: str, chapter_id: str, title: str, after: str | None, out=sys.stdout) -> int:
+def new(docs: Path, lesson_id: str, chapter_id: str, title: str, after: str | None) -> int:
     if not re.match(LESSON_ID, lesson_id):
         raise CliError(f"id {lesson_id!r} is not a lesson id (allowed: lower-case letters, digits and '-')")
     if not title.strip():
@@ -147,8 +147,8 @@ def new(docs: Path, lesson_id: str, chapter_id: str, title: str, after: str | No
     path.write_text(text, encoding="utf-8")
     if previous is not None:
         _set_next(docs / previous.src_uri, lesson_id)
-    print(f"wrote {course_mod.label_for(path)}" + (f"; {after} now continues with {lesson_id}" if previous else ""), file=out)
-    return check([path], out=out)
+    print(f"wrote {course_mod.label_for(path)}" + (f"; {after} now continues with {lesson_id}" if previous else ""))
+    return check([path])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,3 +220,12 @@ def test_new_refuses_bad_input_in_one_line(tmp_path, args, message):
     proc = run_cli(tmp_path, "new", *args)
     assert (proc.returncode, proc.stderr.strip()) == (2, message)
     assert sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*")) == before  # nothing written
+
+
+def test_committed_chapter_schema_matches_the_model():
+    from hooks.lessons import schema_json
+
+    committed = (ROOT / "docs" / "schema" / "chapter.schema.json").read_text(encoding="utf-8")
+    assert committed == schema_json.render("chapter.schema.json"), "run: make schema"
+    assert set(json.loads(committed)["properties"]) == {"id", "title", "summary", "order"}
+    assert json.loads(committed)["required"] == ["title", "summary"]

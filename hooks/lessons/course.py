@@ -16,6 +16,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import blocks
 from .model import Lesson
 from .validate import ChapterSource, LessonSource, Problem, check_chapters, check_course, load_chapter, load_lesson
 
@@ -83,6 +84,7 @@ class Course:
     sources: list[LessonSource]
     tags_url: str
     problems: list[Problem] = field(default_factory=list)
+    scenarios: blocks.ScenarioIndex = field(default_factory=blocks.ScenarioIndex)  # every docs/widgets scenario
     chapters: list[CourseChapter] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -143,7 +145,11 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     sources = [load_lesson(p, label_for(p), docs_dir) for p in paths]
     for path, source in zip(paths, sources):
         source.src_uri = path.relative_to(docs_dir).as_posix()
+    index = blocks.ScenarioIndex.load(docs_dir)
+    for source in sources:
+        blocks.check_lesson(source, index)
     check_course(sources)
+    blocks.check_course(sources, index)
     check_chapters(chapter_sources, sources)
     chapters = sorted(
         (_chapter(cs, f"{LESSONS_DIR}/{cs.stem}/index.md", use_directory_urls) for cs in chapter_sources),
@@ -179,7 +185,7 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     clashes = [Problem(label_for(docs_dir / src), 1, "", "this page is generated from front matter; remove the file")
                for src in generated if (docs_dir / src).exists()]
     problems = sorted([*clashes, *(p for s in [*chapter_sources, *sources] for p in s.problems)])
-    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, chapters)
+    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index, chapters)
 
 
 def prerequisite_order(lessons: list[CourseLesson], key=lambda cl: cl.lesson.id) -> list[CourseLesson]:

@@ -4,9 +4,9 @@
 ``("quiz", 2, "answer")`` to the 1-based line in the *file*, so any problem can be reported where the
 author has to fix it. Positions come from PyYAML's composed node tree (``start_mark``).
 
-The YAML is composed once, with libyaml's C parser when PyYAML has it (about 10x faster than pure
+The YAML is composed once, with libyaml's C parser when PyYAML has it (several times faster than pure
 Python; its nodes keep line marks too), and the data is constructed from that same node tree. A
-file that does not parse is parsed again by the pure-Python loader, whose messages are clearer.
+text that does not parse is parsed again by the pure-Python loader, whose messages are clearer.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class FrontMatter:
         for end in range(len(path), 0, -1):
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
-        return 1
+        return self.lines.get((), 1)  # the line of the whole mapping, when known
 
 
 def split(text: str) -> tuple[str | None, str, int]:
@@ -61,11 +61,26 @@ def parse(text: str) -> FrontMatter:
     yaml_text, body, body_line = split(text)
     if yaml_text is None:
         raise FrontMatterError(1, "no front matter: the file must start with '---', the lesson's YAML keys, then '---'")
+    # node marks are 0-based within the YAML block, which starts on file line 2
+    fm = parse_mapping(yaml_text, 2, "front matter")
+    fm.body, fm.body_line = body, body_line
+    return fm
+
+
+def parse_mapping(yaml_text: str, offset: int, what: str) -> FrontMatter:
+    """A YAML mapping whose first line is file line ``offset`` (front matter, or the body of an
+    ``experiment``/``check`` block), with the line of every field; ``body`` is left empty."""
     try:
         root, data = _compose_and_construct(yaml_text, FAST_LOADER)
     except yaml.YAMLError:
-        root, data = _parse_slow(yaml_text)
-    return _finish(root, data, body, body_line)
+        root, data = _parse_slow(yaml_text, offset)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FrontMatterError(offset, f"{what} must be a mapping of keys, got a {type(data).__name__}")
+    fm = FrontMatter(data=data, lines={}, body="", body_line=offset)
+    _record(root, (), fm, offset)
+    return fm
 
 
 def _compose_and_construct(yaml_text: str, loader_class) -> tuple[yaml.Node | None, Any]:
@@ -77,29 +92,17 @@ def _compose_and_construct(yaml_text: str, loader_class) -> tuple[yaml.Node | No
         loader.dispose()
 
 
-def _parse_slow(yaml_text: str) -> tuple[yaml.Node | None, Any]:
+def _parse_slow(yaml_text: str, offset: int) -> tuple[yaml.Node | None, Any]:
     """The pure-Python loader: the error messages authors see (libyaml's are terser)."""
-    offset = 2
     try:
         return _compose_and_construct(yaml_text, yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + offset if mark else offset
-        what = " ".join(part for part in (err.context, err.problem) if part)
-        raise FrontMatterError(line, f"YAML syntax error: {what} (check indentation, quotes and ':' in values)") from None
+        where = " ".join(part for part in (err.context, err.problem) if part)
+        raise FrontMatterError(line, f"YAML syntax error: {where} (check indentation, quotes and ':' in values)") from None
     except yaml.YAMLError as err:  # e.g. a reader error on control characters
         raise FrontMatterError(offset, f"YAML error: {err}") from None
-
-
-def _finish(root: yaml.Node | None, data: Any, body: str, body_line: int) -> FrontMatter:
-    offset = 2  # node marks are 0-based within the YAML block, which starts on file line 2
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise FrontMatterError(offset, f"front matter must be a mapping of keys, got a {type(data).__name__}")
-    fm = FrontMatter(data=data, lines={}, body=body, body_line=body_line)
-    _record(root, (), fm, offset)
-    return fm
 
 
 def _record(node: yaml.Node | None, path: Path_, fm: FrontMatter, offset: int) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .model import Chapter, Lesson
+from .model import Chapter, Experiment, Lesson
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "lesson.schema.json": (Lesson, "Lesson front matter"),
@@ -32,7 +32,17 @@ def render(name: str = "lesson.schema.json") -> str:
         **model.model_json_schema(),
         "title": title,
     }
+    if model is Lesson:
+        _add_block_defs(schema)
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _add_block_defs(schema: dict) -> None:
+    # The body's fenced blocks are YAML too: ```experiment follows $defs/ExperimentBlock and ```check
+    # $defs/CheckBlock (one quiz item), for editors that validate a fenced block against a schema.
+    experiment = Experiment.model_json_schema()
+    schema["$defs"] = {**schema["$defs"], **experiment.pop("$defs", {}),
+                       "ExperimentBlock": experiment, "CheckBlock": {"$ref": "#/$defs/QuizItem"}}
 
 
 def main(argv: list[str]) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def on_files(files: Files, config) -> Files:
         roles[cl.quiz_src] = ("quiz", cl)
         roles[cl.flashcards_src] = ("flashcards", cl)
         for src, title in ((cl.quiz_src, "Quiz"), (cl.flashcards_src, "Flashcards")):
-            _add_generated(files, config, src, title)
+            _add_generated(files, config, src, title, from_lesson=str(Path(config.docs_dir) / cl.src_uri))
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
     for source in course.sources:  # broken lessons still get their problems banner
@@ -63,10 +64,24 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-def _add_generated(files: Files, config, src_uri: str, title: str) -> None:
+class _FromLesson(File):
+    """A quiz or flashcards page: generated, yet only as modified as the lesson file it comes from,
+    so ``mkdocs serve --dirty`` rebuilds it with its lesson instead of on every save."""
+
+    lesson_path: str
+
+    def is_modified(self) -> bool:
+        dest = self.abs_dest_path
+        return not os.path.isfile(dest) or os.path.getmtime(dest) < os.path.getmtime(self.lesson_path)
+
+
+def _add_generated(files: Files, config, src_uri: str, title: str, from_lesson: str | None = None) -> None:
     if files.get_file_from_path(src_uri) is not None:  # reported among course.problems
         return
-    files.append(File.generated(config, src_uri, content=f"# {title}\n"))
+    file = (_FromLesson if from_lesson else File).generated(config, src_uri, content=f"# {title}\n")
+    if from_lesson:
+        file.lesson_path = from_lesson
+    files.append(file)
 
 
 def _nav(course, files: Files) -> list:

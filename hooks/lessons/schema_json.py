@@ -1,10 +1,12 @@
-"""Generate the JSON Schemas from the pydantic models: the lesson front matter (for editors) and the
-progress file (for learners' tools, and the browser's import check).
+"""Generate the JSON Schemas from the pydantic models: lesson and chapter front matter (for editors)
+and the progress file (for learners' tools, and the browser's import check).
 
-    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json docs/schema/progress.schema.json
+    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json docs/schema/chapter.schema.json \
+        docs/schema/progress.schema.json
 
-The model is chosen by the file name. A test checks that each committed file equals ``render(name)``,
-so a schema cannot drift from its model.
+The file name picks the model: ``lesson.schema.json`` (``Lesson``), ``chapter.schema.json`` (a
+chapter's ``index.md``, ``Chapter``), ``progress.schema.json`` (``ProgressFile``). A test checks that
+each committed file equals ``render(name)``, so the schemas cannot drift from the models.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .model import Experiment, Lesson
+from .model import Chapter, Experiment, Lesson
 from .progress import ProgressFile
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "lesson.schema.json": (Lesson, "Lesson front matter"),
+    "chapter.schema.json": (Chapter, "Chapter front matter (docs/lessons/<chapter-id>/index.md)"),
     "progress.schema.json": (ProgressFile, "Scaling AI Systems progress file"),
 }
 
@@ -33,16 +36,20 @@ def schema(name: str) -> dict:
         "title": title,
     }
     if model is Lesson:
-        # The body's fenced blocks are YAML too: ```experiment follows $defs/ExperimentBlock and ```check
-        # $defs/CheckBlock (one quiz item), for editors that validate a fenced block against a schema.
-        experiment = Experiment.model_json_schema()
-        result["$defs"] = {**result["$defs"], **experiment.pop("$defs", {}),
-                           "ExperimentBlock": experiment, "CheckBlock": {"$ref": "#/$defs/QuizItem"}}
+        _add_block_defs(result)
     return result
 
 
 def render(name: str = "lesson.schema.json") -> str:
     return json.dumps(schema(name), indent=2, ensure_ascii=False) + "\n"
+
+
+def _add_block_defs(schema: dict) -> None:
+    # The body's fenced blocks are YAML too: ```experiment follows $defs/ExperimentBlock and ```check
+    # $defs/CheckBlock (one quiz item), for editors that validate a fenced block against a schema.
+    experiment = Experiment.model_json_schema()
+    schema["$defs"] = {**schema["$defs"], **experiment.pop("$defs", {}),
+                       "ExperimentBlock": experiment, "CheckBlock": {"$ref": "#/$defs/QuizItem"}}
 
 
 def main(argv: list[str]) -> int:

@@ -48,7 +48,7 @@ def test_schema_cli_names_the_files_it_knows(tmp_path, capsys):
     assert schema_json.main([str(tmp_path / "progress.schema.json")]) == 0
     assert (tmp_path / "progress.schema.json").read_text() == SCHEMA_FILE.read_text()
     assert schema_json.main([str(tmp_path / "other.json")]) == 2
-    assert "lesson.schema.json, progress.schema.json" in capsys.readouterr().err
+    assert "file names: lesson.schema.json, chapter.schema.json, progress.schema.json" in capsys.readouterr().err
 
 
 def test_model_accepts_a_full_file_and_refuses_wrong_shapes():

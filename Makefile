@@ -10,7 +10,7 @@ PORT   ?= 8000
 # mkdocs-material prints a banner about MkDocs 2 on every build; we pin mkdocs<2 on purpose.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install build serve test test-fast bench browser clean schema
+.PHONY: install build serve test test-fast bench browser clean schema offline
 
 install: $(VENV)/.installed node_modules/.installed .cache/pyodide/.installed
 
@@ -38,6 +38,10 @@ schema: $(VENV)/.installed
 build: install
 	$(MKDOCS) build --strict
 
+# The built site as one zip to read from disk (README.md: "Reading offline").
+offline: build
+	$(PY) -m hooks.offline.package site dist/scaling-ai-course.zip
+
 serve: install
 	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT)
 
@@ -53,4 +57,4 @@ bench: install browser
 	$(PY) -m tests.bench
 
 clean:
-	rm -rf site .cache $(VENV) node_modules
+	rm -rf site dist .cache $(VENV) node_modules

@@ -86,11 +86,20 @@ def label_for(path: Path) -> str:
         return str(path)
 
 
+def lesson_paths(docs_dir: Path) -> list[Path]:
+    """Lesson files: ``lessons/*.md`` and ``lessons/<chapter>/*.md``; a chapter's ``index.md`` is its
+    page, not a lesson."""
+    root = Path(docs_dir) / LESSONS_DIR
+    return sorted([*root.glob("*.md"), *(p for p in root.glob("*/*.md") if p.name != "index.md")])
+
+
 def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     """Read, validate and order every lesson. Never raises for author mistakes: see ``problems``."""
     docs_dir = Path(docs_dir)
-    paths = sorted((docs_dir / LESSONS_DIR).glob("*.md"))
+    paths = lesson_paths(docs_dir)
     sources = [load_lesson(p, label_for(p), docs_dir) for p in paths]
+    for path, source in zip(paths, sources):
+        source.src_uri = path.relative_to(docs_dir).as_posix()
     check_course(sources)
     lessons = []
     seen: set[str] = set()
@@ -98,9 +107,9 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
         if source.lesson is None or source.lesson.id in seen:
             continue
         seen.add(source.lesson.id)
-        src = f"{LESSONS_DIR}/{source.stem}.md"
-        quiz_src = f"{LESSONS_DIR}/{source.stem}/quiz.md"
-        cards_src = f"{LESSONS_DIR}/{source.stem}/flashcards.md"
+        src = source.src_uri
+        quiz_src = f"{src[:-3]}/quiz.md"
+        cards_src = f"{src[:-3]}/flashcards.md"
         lessons.append(
             CourseLesson(
                 lesson=source.lesson, source=source, src_uri=src, quiz_src=quiz_src, flashcards_src=cards_src,

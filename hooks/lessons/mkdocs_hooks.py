@@ -50,7 +50,7 @@ def on_files(files: Files, config) -> Files:
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
     for source in course.sources:  # broken lessons still get their problems banner
-        roles.setdefault(f"{course_mod.LESSONS_DIR}/{source.stem}.md", ("broken", source))
+        roles.setdefault(source.src_uri, ("broken", source))
     _state["roles"] = roles
     if config.nav is None:
         config.nav = _nav(course, files)

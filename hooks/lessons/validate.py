@@ -67,6 +67,7 @@ class LessonSource:
 
     file: str  # how the file is named in messages, e.g. docs/lessons/x.md
     stem: str  # file name without .md; the lesson's id and URL segment
+    src_uri: str = ""  # path under docs/, e.g. lessons/<chapter>/<id>.md
     fm: frontmatter.FrontMatter | None = None
     lesson: Lesson | None = None
     problems: list[Problem] = field(default_factory=list)

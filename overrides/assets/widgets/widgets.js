@@ -5,6 +5,7 @@ import { decodeState, encodeState, parseFragment, formatFragment, coerce } from 
 import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
 import { ASSETS } from "../course/assets.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
+import { initExperiment } from "./experiments.js";
 
 // One object per tab. The <head> script (head.js) may have created it already, and the worker with it;
 // this module adopts that worker.
@@ -212,6 +213,17 @@ class Controller {
     else entries.set(this.type, encodeState(this.data.v, this.scenario, this.overrides()));
     const hash = formatFragment(entries, location.hash);
     if (hash !== location.hash) history.replaceState(history.state, "", hash || location.pathname + location.search);
+  }
+
+  // An experiment card's settings (experiments.js): a scenario of this widget's menu when it has it,
+  // else the default scenario with every value set; runs like any change (fragment, live results).
+  loadSettings(scenario, params) {
+    this.scenario = this.scenarios.has(scenario) ? scenario : this.data.initial.scenario;
+    this.values = { ...this.scenarios.get(this.scenario).params, ...params };
+    this.notice("");
+    this.syncControls();
+    this.markChangedGroups(true);
+    this.changed();
   }
 
   // -- controls --
@@ -500,6 +512,23 @@ function bindAll() {
   for (const c of controllers) {
     runtime.controllers.add(c);
     c.start();
+  }
+  bindExperiments();
+}
+
+const experimentHost = {
+  controllerFor: (type) => [...runtime.controllers].find((c) => c.type === type && c.root.isConnected) || null,
+  run: (type, params) => runtime.run(type, params),
+};
+
+function bindExperiments() {
+  for (const card of document.querySelectorAll(".lesson-experiment[data-experiment]:not([data-bound])")) {
+    card.dataset.bound = "true";
+    try {
+      initExperiment(card, experimentHost);
+    } catch (err) {
+      console.warn("experiment card:", err); // the card keeps the values computed at build time
+    }
   }
 }
 

@@ -5,8 +5,7 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json and the Anki packages, vendor the browser libraries (ts-fsrs,
-  @cfworker/json-schema) into the site.
+- on_post_build: write course.json and the Anki packages into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -18,7 +17,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
@@ -28,14 +26,6 @@ from hooks.lessons import anki, blocks, frontmatter, manifest, pages, progress_p
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
-REPO = Path(__file__).resolve().parents[2]
-# (npm package, site folder, files): ts-fsrs schedules flashcard and review items (FSRS);
-# @cfworker/json-schema checks an imported progress file against its schema without eval (CSP).
-JSON_SCHEMA_MODULES = ("index", "deep-compare-strict", "dereference", "format", "pointer", "types", "ucs2-length", "validate", "validator")
-VENDORED = (
-    ("ts-fsrs", "assets/vendor/ts-fsrs", ("dist/index.mjs", "dist/index.mjs.map", "LICENSE")),
-    ("@cfworker/json-schema", "assets/vendor/json-schema", ("package.json", *(f"dist/esm/{m}.js" for m in JSON_SCHEMA_MODULES))),
-)
 
 _state: dict = {"command": "build", "course": None, "roles": {}}
 
@@ -185,14 +175,3 @@ def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
     anki.write_all(_state["course"], site, config.site_name, config.site_url)
-    # Browser libraries are copied from node_modules so the site needs no CDN.
-    for package, dest, names in VENDORED:
-        source = REPO / "node_modules" / package
-        missing = [name for name in names if not (source / name).exists()]
-        if missing:
-            log.error("%s is missing from node_modules: run 'make install' (npm ci) to vendor %s", missing[0], package)
-            continue
-        for name in names:
-            target = site / dest / Path(name).name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / name, target)

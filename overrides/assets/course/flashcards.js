@@ -1,7 +1,6 @@
 // Flashcards page: flip (click or Space), previous/next, shuffle, and "Known" / "Again" marks that
 // are remembered in this browser. Each mark is a review graded for the FSRS spaced-repetition model
-// (ts-fsrs, vendored into the site at build time), which sets when the card is due again; due
-// cards come first in the deck.
+// (ts-fsrs, see schedule.js), which sets when the card is due again; due cards come first in the deck.
 import { grade, when } from "./schedule.js";
 import { isPlainObject, load, save } from "./storage.js";
 

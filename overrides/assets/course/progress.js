@@ -16,7 +16,6 @@ import { isPlainObject, load } from "./storage.js";
 export const KINDS = ["visit", "quiz", "cards", "review", "notes"];
 export const SCHEMA_VERSION = 1;
 export const PROGRESS_CHANGED = "course:progress-changed"; // bubbles from the import control
-const SCHEMA_URL = new URL("../vendor/json-schema/index.js", import.meta.url).href;
 
 // What each kind keeps (export drops anything else, so a file always matches the schema).
 const FIELDS = {
@@ -210,7 +209,7 @@ function clean(kind, record) {
 
 let validatorModule = null;
 export async function makeValidator(schema) {
-  if (!validatorModule) validatorModule = import(SCHEMA_URL).catch(() => null);
+  if (!validatorModule) validatorModule = import("@cfworker/json-schema").catch(() => null);
   const mod = await validatorModule;
   if (!mod || !schema) return null;
   const validator = new mod.Validator(schema, "2020-12", false);

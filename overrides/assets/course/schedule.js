@@ -1,14 +1,14 @@
-// FSRS scheduling (ts-fsrs, vendored into the site at build time) for flashcards and review items.
+// FSRS scheduling (ts-fsrs from npm, bundled into the course script at build time) for flashcards and
+// review items.
 // Stored as JSON: the ts-fsrs Card (dates as ISO strings) and a log of ts-fsrs ReviewLogs, in the
 // shapes docs/schema/progress.schema.json describes.
-const FSRS_URL = new URL("../vendor/ts-fsrs/index.mjs", import.meta.url).href;
 let fsrsModule = null;
 
 export const RATINGS = ["Again", "Hard", "Good", "Easy"]; // keys 1-4, ts-fsrs Rating 1-4
 
 export function loadScheduler() {
   if (!fsrsModule) {
-    fsrsModule = import(FSRS_URL).catch(() => null); // without it, marks still work, just unscheduled
+    fsrsModule = import("ts-fsrs").catch(() => null); // without it, marks still work, just unscheduled
   }
   return fsrsModule;
 }

@@ -109,8 +109,3 @@ def test_static_home_shows_the_plain_map_and_the_review_page_is_in_the_navigatio
     assert 'class="lesson-progress"' in lesson and "data-progress-reset" in lesson
     for text in (home, review, lesson):
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", text.split("md-content")[1].split("</article>")[0])
-
-
-def test_vendored_validator_is_in_the_site(site_dir):
-    for name in ("index.js", "validator.js", "format.js"):
-        assert (site_dir / "assets" / "vendor" / "json-schema" / name).is_file()

@@ -12,7 +12,7 @@ SERVE_FLAGS ?=
 # mkdocs-material prints a banner about MkDocs 2 on every build; we pin mkdocs<2 on purpose.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install build serve test test-fast bench bench-build browser clean schema
+.PHONY: install build serve test test-fast bench bench-build browser clean schema offline
 
 install: $(VENV)/.installed node_modules/.installed .cache/pyodide/.installed
 
@@ -41,6 +41,10 @@ schema: $(VENV)/.installed
 build: install
 	$(MKDOCS) build --strict
 
+# The built site as one zip to read from disk (README.md: "Reading offline").
+offline: build
+	$(PY) -m hooks.offline.package site dist/scaling-ai-course.zip
+
 serve: install
 	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT) $(SERVE_FLAGS)
 
@@ -61,4 +65,4 @@ bench-build: install
 	$(PY) -m tests.bench_build --serve
 
 clean:
-	rm -rf site .cache $(VENV) node_modules
+	rm -rf site dist .cache $(VENV) node_modules

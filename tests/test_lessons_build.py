@@ -31,7 +31,10 @@ def test_fixture_site_has_lesson_quiz_flashcards_and_tags_pages(fixture_site):
         for page in ("", "quiz/", "flashcards/"):
             assert (fixture_site / "lessons" / lesson / page / "index.html").is_file()
     assert (fixture_site / "tags" / "index.html").is_file()
-    assert (fixture_site / "assets" / "vendor" / "ts-fsrs" / "index.mjs").is_file()
+    # the course scripts are one classic bundle (ts-fsrs included), loaded by every page
+    bundles = list((fixture_site / "assets" / "bundles").glob("course.*.js"))
+    assert len(bundles) == 1 and "Rating" in bundles[0].read_text(encoding="utf-8")
+    assert f'src="../../../assets/bundles/{bundles[0].name}"' in (fixture_site / "lessons/beta/quiz/index.html").read_text()
 
 
 def test_fixture_site_course_json(fixture_site):

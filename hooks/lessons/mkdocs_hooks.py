@@ -5,7 +5,7 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json and vendor ts-fsrs (the flashcard scheduler) into the site.
+- on_post_build: write course.json into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
@@ -27,9 +26,6 @@ from hooks.lessons import blocks, frontmatter, manifest, pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
-REPO = Path(__file__).resolve().parents[2]
-TS_FSRS = REPO / "node_modules" / "ts-fsrs"
-TS_FSRS_DEST = "assets/vendor/ts-fsrs"
 
 _state: dict = {"command": "build", "course": None, "roles": {}}
 
@@ -165,14 +161,3 @@ def _with_course_map(content: str, course_map: str) -> str:
 def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
-    # ts-fsrs schedules flashcard reviews in the browser; copied from node_modules so the site
-    # needs no CDN.
-    source = TS_FSRS / "dist" / "index.mjs"
-    if not source.exists():
-        log.error("%s is missing: run 'make install' (npm ci) to vendor ts-fsrs for the flashcards", source)
-        return
-    dest = site / TS_FSRS_DEST
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("dist/index.mjs", "dist/index.mjs.map", "LICENSE"):
-        if (TS_FSRS / name).exists():
-            shutil.copyfile(TS_FSRS / name, dest / Path(name).name)

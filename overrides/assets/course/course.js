@@ -5,9 +5,11 @@
 import { followFolderLinksToIndex } from "./filelinks.js";
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
+import { initOffline } from "./offline.js";
 import { initDashboard, initFileTools, initLessonProgress, recordVisit, showStorageNotice } from "./progress-ui.js";
 import { initCheck, initQuiz } from "./quiz.js";
 import { initReview } from "./review.js";
+import { showDataSaverSetting } from "./saver.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
@@ -23,6 +25,7 @@ const BINDINGS = [
 ];
 
 function bindAll() {
+  showDataSaverSetting();
   // mkdocs-material's search overlay is a dialog without a name; screen readers announce one.
   const search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
   if (search) search.setAttribute("aria-label", "Search");
@@ -45,6 +48,7 @@ function bindAll() {
 if (!window.__scalingCourseBound) {
   window.__scalingCourseBound = true;
   followFolderLinksToIndex();
+  initOffline();
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(bindAll);
   } else if (document.readyState === "loading") {

@@ -118,11 +118,11 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, base_url):
-    """A fresh browser context (empty storage). Every request and console error is recorded; at
-    teardown the test fails if any request left the site's origin, or if the console showed an
-    error in a test that did not break something on purpose (``page.expect_console_errors = True``)."""
+@contextlib.contextmanager
+def recording_page(browser, base_url: str):
+    """A fresh browser context (empty storage). Every request and console error is recorded; on exit
+    it fails if any request left the site's origin, or if the console showed an error in a test that
+    did not break something on purpose (``page.expect_console_errors = True``)."""
     context = browser.new_context(service_workers="block")
     pg = context.new_page()
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
@@ -140,3 +140,10 @@ def page(browser, base_url):
     context.close()
     assert not foreign, f"requests left the origin {origin}: {foreign[:5]}"
     assert pg.expect_console_errors or not pg.console_errors, f"console errors: {pg.console_errors[:5]}"
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A recording page (see ``recording_page``) on the project's built site."""
+    with recording_page(browser, base_url) as pg:
+        yield pg

@@ -227,7 +227,7 @@ def test_fixture_pages_have_no_serious_axe_violations(fpage, fixture_url, path):
 
 # --- the project's built site -----------------------------------------------------------------
 
-LESSON = "lessons/ai-builder-ch4-lesson4/"
+LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson4/"
 
 
 @pytest.mark.parametrize("path", [LESSON, LESSON + "quiz/", LESSON + "flashcards/"])

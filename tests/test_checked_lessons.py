@@ -94,6 +94,12 @@ CASES = {
     "bad value in a quiz explanation": (
         ("against {{ scaling_strategy_simulator@launch horizontal_fixed", "against {{ scaling_strategy_simulator@noon horizontal_fixed"),
         21, "quiz[1].explain", r".*unknown scenario 'noon'.*"),
+    "value in a field that is not filled in": (
+        ("  - Name the signals worth an alert", "  - Keep p95 under {{ scaling_strategy_simulator@launch autoscaled.p95_ms }}"),
+        12, "goals[0]", r"simulator values are not filled in here \(allowed: the lesson body and explain\)"),
+    "value in a check option": (
+        ('options: ["The autoscaled fleet"', 'options: ["{{ scaling_strategy_simulator@launch autoscaled.p95_ms }}"'),
+        48, "check.options[0]", r"simulator values are not filled in here \(allowed: the lesson body and explain\)"),
     "check YAML syntax": (
         ("q: Which fleet answers the spike fastest?", "q: Which fleet: answers the spike fastest?"),
         47, "check", r"YAML syntax error: mapping values are not allowed here .*"),
@@ -224,7 +230,8 @@ def test_values_cards_and_checks_are_rendered(checked_site):
     assert card.count('data-holds="true"') == 2 and "<script" not in card
     assert re.search(r'<form class="lesson-check" data-check="[0-9a-f]{12}" data-lesson-id="beta"', html)
     assert "widget: not_a_widget" in html  # the example block is shown as code
-    assert 'class="course-reading"' in html
+    assert re.search(r'<dt>Reading time</dt><dd>1 min <span class="course-reading">\(\d+ words at 200 words a minute\)</span>', html)
+    assert '<span class="lesson-experiment__param" title="target_utilization">Target utilisation = 0.9</span>' in html
     quiz = (checked_site / "lessons" / "beta" / "quiz" / "index.html").read_text(encoding="utf-8")
     assert re.search(r'It costs <span class="sim-value" data-sim="scaling_strategy_simulator@launch autoscaled\.cost_usd"', quiz)
     home = (checked_site / "index.html").read_text(encoding="utf-8")

@@ -110,3 +110,32 @@ def test_page_with_cards_has_no_serious_axe_violations(cpage, checked):
     cpage.goto(checked[1] + LESSON)
     cpage.locator(f"{CARD} .lesson-experiment__run").wait_for(state="visible")
     assert run_axe(cpage) == []
+
+
+# --- the project's lessons ------------------------------------------------------------------------------
+
+def card_pages(site_dir) -> list[str]:
+    """Lesson pages (site-relative) with experiment cards that run in the page's own widget."""
+    return sorted(p.parent.relative_to(site_dir).as_posix() + "/" for p in (site_dir / "lessons").rglob("index.html")
+                  if "lesson-experiment__run" in p.read_text(encoding="utf-8"))
+
+
+def test_site_experiment_cards_run_and_match_the_build(page, base_url, site_dir):
+    pages = card_pages(site_dir)
+    assert pages, "no lesson has an experiment card that runs in its own widget"
+    html = (site_dir / pages[0] / "index.html").read_text(encoding="utf-8")
+    cards = re.findall(r'<section class="lesson-experiment" data-experiment="(\d+)".*?</section>', html, re.S)
+    page.goto(base_url + pages[0])
+    for number in cards:
+        card = f'.lesson-experiment[data-experiment="{number}"]'
+        built = re.search(rf'data-experiment="{number}".*?</section>', html, re.S).group(0)
+        if "lesson-experiment__run" not in built:
+            continue  # this card links to another lesson
+        page.locator(f"{card} .lesson-experiment__run").click()
+        page.wait_for_function("(sel) => ['ran', 'error'].includes(document.querySelector(sel).dataset.state)",
+                               arg=card, timeout=RUN_MS)
+        assert page.get_attribute(card, "data-state") == "ran", page.locator(f"{card} .lesson-experiment__status").inner_text()
+        live = page.locator(f"{card} .lesson-experiment__values").all_inner_texts()
+        assert live == re.findall(r'<span class="lesson-experiment__values">([^<]*)</span>', built), number
+        assert page.locator(f'{card} .lesson-experiment__claim[data-holds="false"]').count() == 0
+    assert run_axe(page) == []

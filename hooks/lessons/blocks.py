@@ -39,7 +39,7 @@ from widgets_py.core import Metric, ParamError
 from . import body as body_mod
 from . import frontmatter
 from .model import Check, Experiment
-from .validate import LessonSource, Problem, describe, quiz_item_rules, suggest
+from .validate import LessonSource, Problem, describe, format_path, quiz_item_rules, suggest
 
 BLOCK_KINDS = ("experiment", "check")
 VALUE_HELP = "write {{ <widget>@<scenario> <metric.path> }}, e.g. {{ scaling_strategy_simulator@titanic-launch autoscaled.p95_ms }}"
@@ -162,19 +162,22 @@ def resolve_value(inner: str, index: ScenarioIndex) -> tuple[ValueKey, str]:
 
 
 def scan_values(text: str, first_line: int, index: ScenarioIndex, values: dict[ValueKey, str],
-                report: Any, multiline: bool = True) -> None:
+                report: Any, multiline: bool = True) -> int:
     """Resolve every ``{{ … }}`` of ``text`` into ``values``; ``report(line, message)`` for each bad one.
     ``text`` is Markdown prose (code left alone) unless ``multiline`` is False (one YAML value, all on
-    the line of its key)."""
+    the line of its key). Returns how many placeholders it found."""
     lines = body_mod.lines_outside_code(text, first_line) if multiline else [(first_line, body_mod.blank_inline_code(text))]
+    found = 0
     for line, prose in lines:
         for match in body_mod.PLACEHOLDER_RE.finditer(prose):
+            found += 1
             try:
                 key, shown = resolve_value(match["inner"], index)
             except ValueError as err:
                 report(line, f"{match.group(0)}: {err}")
                 continue
             values[key] = shown
+    return found
 
 
 # --- claims --------------------------------------------------------------------------------------------
@@ -353,14 +356,13 @@ def check_lesson(source: LessonSource, index: ScenarioIndex) -> BodyReport:
     def at(line: int, path: str, message: str) -> None:
         source.problems.append(Problem(source.file, line, path, message))
 
-    report.value_count = _count_placeholders(fm.body)
-    scan_values(fm.body, first, index, report.values, lambda line, msg: at(line, "body", msg))
+    report.value_count = scan_values(fm.body, first, index, report.values, lambda line, msg: at(line, "body", msg))
+    _values_elsewhere(fm, ("explain",), lambda path, msg: source.add(path, msg))
     quiz = fm.data.get("quiz")
     for i, item in enumerate(quiz if isinstance(quiz, list) else []):
         if isinstance(item, dict) and isinstance(item.get("explain"), str):
             path = ("quiz", i, "explain")
-            report.value_count += len(body_mod.PLACEHOLDER_RE.findall(item["explain"]))
-            scan_values(item["explain"], fm.line_of(path), index, report.values,
+            report.value_count += scan_values(item["explain"], fm.line_of(path), index, report.values,
                         lambda line, msg, p=path: source.add(p, msg, line=line), multiline=False)
     block_words = 0
     for fence in body_mod.fences(fm.body):
@@ -371,7 +373,7 @@ def check_lesson(source: LessonSource, index: ScenarioIndex) -> BodyReport:
             at(line, fence.lang, f"the ```{fence.lang} block is never closed (end it with a line of ``` )")
             report.blocks.append(ExperimentBlock(line) if fence.lang == "experiment" else CheckBlock(line))
             continue
-        parsed = _parse_block(fence, line, source, at)
+        parsed = _parse_block(fence, line, at)
         if fence.lang == "experiment":
             block = _check_experiment(parsed, line, source, index, report, at)
         else:
@@ -387,11 +389,23 @@ def check_lesson(source: LessonSource, index: ScenarioIndex) -> BodyReport:
     return report
 
 
-def _count_placeholders(text: str) -> int:
-    return sum(len(body_mod.PLACEHOLDER_RE.findall(prose)) for _, prose in body_mod.lines_outside_code(text))
+def _values_elsewhere(parsed: frontmatter.FrontMatter, allowed: tuple[str, ...], report) -> None:
+    """A ``{{ … }}`` in a YAML field that is not filled in (a title, a question, an option) would show
+    as typed: report it at its line."""
+    def walk(value: Any, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, path + (key,))
+        elif isinstance(value, list):
+            for i, child in enumerate(value):
+                walk(child, path + (i,))
+        elif isinstance(value, str) and body_mod.PLACEHOLDER_RE.search(value) and path[-1] not in allowed:
+            report(path, f"simulator values are not filled in here (allowed: the lesson body and {', '.join(allowed)})")
+
+    walk(parsed.data, ())
 
 
-def _parse_block(fence: body_mod.Fence, line: int, source: LessonSource, at) -> frontmatter.FrontMatter | None:
+def _parse_block(fence: body_mod.Fence, line: int, at) -> frontmatter.FrontMatter | None:
     text = "\n".join(fence.content) + "\n"
     try:
         parsed = frontmatter.parse_mapping(text, line + 1, f"a ```{fence.lang} block")
@@ -424,8 +438,6 @@ def _model_problems(parsed: frontmatter.FrontMatter, model, kind: str, at) -> An
 
 
 def _path(kind: str, loc: tuple) -> str:
-    from .validate import format_path
-
     return format_path((kind,) + tuple(loc))
 
 
@@ -433,6 +445,7 @@ def _check_check(parsed, line: int, source: LessonSource, index: ScenarioIndex, 
     block = CheckBlock(line)
     if parsed is None:
         return block
+    _values_elsewhere(parsed, ("explain",), lambda path, msg: at(parsed.line_of(path), _path("check", path), msg))
     item = _model_problems(parsed, Check, "check", at)
     rules = quiz_item_rules(parsed.data)
     for loc, message in rules:
@@ -440,8 +453,7 @@ def _check_check(parsed, line: int, source: LessonSource, index: ScenarioIndex, 
     explain = parsed.data.get("explain")
     problems_before = len(source.problems)
     if isinstance(explain, str):
-        report.value_count += len(body_mod.PLACEHOLDER_RE.findall(explain))
-        scan_values(explain, parsed.line_of(("explain",)), index, report.values,
+        report.value_count += scan_values(explain, parsed.line_of(("explain",)), index, report.values,
                     lambda ln, msg: at(ln, "check.explain", msg), multiline=False)
     block.item = item
     block.ok = item is not None and not rules and len(source.problems) == problems_before
@@ -452,13 +464,13 @@ def _check_experiment(parsed, line: int, source: LessonSource, index: ScenarioIn
     block = ExperimentBlock(line)
     if parsed is None:
         return block
+    _values_elsewhere(parsed, ("predict", "notice"), lambda path, msg: at(parsed.line_of(path), _path("experiment", path), msg))
     spec = _model_problems(parsed, Experiment, "experiment", at)
     problems_before = len(source.problems)
     raw = parsed.data
     for key in ("predict", "notice"):
         if isinstance(raw.get(key), str):
-            report.value_count += len(body_mod.PLACEHOLDER_RE.findall(raw[key]))
-            scan_values(raw[key], parsed.line_of((key,)), index, report.values,
+            report.value_count += scan_values(raw[key], parsed.line_of((key,)), index, report.values,
                         lambda ln, msg, k=key: at(ln, f"experiment.{k}", msg), multiline=False)
     widget = raw.get("widget")
     if not isinstance(widget, str) or widget not in registry.MODULES:

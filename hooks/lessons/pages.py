@@ -82,14 +82,19 @@ Offline or blocked? <a class="course-video__link" href="{esc(watch)}" rel="noope
 </section>"""
 
 
-def _reading_suffix(cl: CourseLesson, short: bool = False) -> str:
+def _reading_item(cl: CourseLesson) -> str:
     report = cl.source.body
     if report is None or not report.words:
         return ""
-    if short:
-        return f' <span class="course-reading">· {report.reading_min} min reading</span>'
-    return (f' <span class="course-reading">(of which {report.reading_min} min reading: {report.words} words at '
-            f'{WORDS_PER_MINUTE} words a minute)</span>')
+    return (f'\n<div><dt>Reading time</dt><dd>{report.reading_min} min <span class="course-reading">'
+            f'({report.words:,} words at {WORDS_PER_MINUTE} words a minute)</span></dd></div>')
+
+
+def _reading_suffix(cl: CourseLesson) -> str:
+    report = cl.source.body
+    if report is None or not report.words:
+        return ""
+    return f' <span class="course-reading">· {report.reading_min} min reading</span>'
 
 
 def lesson_header(cl: CourseLesson, course: Course, page_url: str) -> str:
@@ -104,7 +109,7 @@ def lesson_header(cl: CourseLesson, course: Course, page_url: str) -> str:
 <p class="lesson-header__kicker">Lesson {cl.position} of {len(course.lessons)}</p>
 <h1 id="lesson-title">{esc(lesson.title)}</h1>
 <dl class="lesson-meta">
-<div><dt>Duration</dt><dd>{lesson.duration_min} min{_reading_suffix(cl)}</dd></div>
+<div><dt>Duration</dt><dd>{lesson.duration_min} min</dd></div>{_reading_item(cl)}
 <div><dt>Tags</dt><dd>{_tag_links(lesson.tags, course, page_url)}</dd></div>
 <div><dt>Practice</dt><dd>{_practice_links(cl, page_url)}</dd></div>
 </dl>
@@ -263,7 +268,7 @@ def course_map(course: Course, page_url: str) -> str:
         )
         items.append(
             f"""<li class="course-map__lesson">
-<p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min{_reading_suffix(cl, short=True)}</span></p>
+<p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min{_reading_suffix(cl)}</span></p>
 <p class="course-map__prereqs">{after}</p>
 <p class="course-map__practice">{_practice_links(cl, page_url)}</p>
 <p class="course-map__tags">{_tag_links(lesson.tags, course, page_url)}</p>
@@ -334,10 +339,14 @@ def check_html(block: blocks.CheckBlock, number: int, cl: CourseLesson) -> str:
             f"{question}\n</form>")
 
 
-def _fmt_param(value) -> str:
+def _param_change(param, value) -> str:
+    """``Label = value unit``, as the widget's controls name the parameter (its name in a tooltip)."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+        shown = "on" if value else "off"
+    else:
+        shown = f"{value:,g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+    unit = f"\u00a0{param.unit}" if param.unit and not isinstance(value, (bool, str)) else ""
+    return f'<span class="lesson-experiment__param" title="{esc(param.name)}">{esc(param.label)} = {esc(shown)}{esc(unit)}</span>'
 
 
 def state_fragment(widget: str, scenario: str, overrides: dict) -> str:
@@ -385,7 +394,7 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     spec, entry = block.spec, block.entry
     values = _values(cl)
     widget = registry.get(entry.widget)
-    changes = ", ".join(f"<code>{esc(k)}</code> = {esc(_fmt_param(v))}" for k, v in block.overrides.items())
+    changes = ", ".join(_param_change(widget.param(k), v) for k, v in block.overrides.items())
     setup = f"Scenario “{esc(entry.scenario.title)}” of the {esc(widget.title)}" + (f", with {changes}" if changes else "") + "."
     on_page = any(ref.type == entry.widget for ref in cl.lesson.widgets)
     if on_page:

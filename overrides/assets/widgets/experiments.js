@@ -59,6 +59,7 @@ export function initExperiment(card, widgets) {
       return;
     }
     controller.loadSettings(data.scenario, data.params);
+    controller.notice("These settings were loaded by an experiment; its card shows what to notice.");
     if (!controller.root.hasAttribute("tabindex")) controller.root.tabIndex = -1; // focusable, not in tab order
     controller.root.scrollIntoView({ block: "start" });
     controller.root.focus({ preventScroll: true });

@@ -6,6 +6,8 @@ import { followFolderLinksToIndex } from "./filelinks.js";
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
 import { initCheck, initQuiz } from "./quiz.js";
+import { initOffline } from "./offline.js";
+import { showDataSaverSetting } from "./saver.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
@@ -17,6 +19,7 @@ const BINDINGS = [
 ];
 
 function bindAll() {
+  showDataSaverSetting();
   // mkdocs-material's search overlay is a dialog without a name; screen readers announce one.
   const search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
   if (search) search.setAttribute("aria-label", "Search");
@@ -37,6 +40,7 @@ function bindAll() {
 if (!window.__scalingCourseBound) {
   window.__scalingCourseBound = true;
   followFolderLinksToIndex();
+  initOffline();
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(bindAll);
   } else if (document.readyState === "loading") {

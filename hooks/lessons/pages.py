@@ -383,13 +383,11 @@ def state_fragment(widget: str, scenario: str, overrides: dict) -> str:
     return f"#w{STATE_VERSION}.{widget}={text}"
 
 
-def experiment_target(block: blocks.ExperimentBlock, cl: CourseLesson, course: Course) -> tuple[CourseLesson, str] | None:
+def experiment_target(block: blocks.ExperimentBlock, course: Course) -> tuple[CourseLesson, str]:
     """The lesson whose widget runs this experiment when this page has none, and the fragment that
     loads it there: a lesson using the scenario's own file if one does, else any lesson showing the widget."""
     widget, entry = block.entry.widget, block.entry
     showing = [(other, ref) for other in course.lessons for ref in other.lesson.widgets if ref.type == widget]
-    if not showing:
-        return None
     other, ref = next(((o, r) for o, r in showing if r.data == entry.data), showing[0])
     if ref.data == entry.data:
         return other, state_fragment(widget, entry.scenario.name, block.overrides)
@@ -401,10 +399,12 @@ def experiment_target(block: blocks.ExperimentBlock, cl: CourseLesson, course: C
 
 
 def claim_json(result: blocks.ClaimResult) -> dict:
+    """A claim as experiments.js evaluates it live: operands as metric paths or literals (with the
+    literal's text as the build formatted it), never as code."""
     claim = result.claim
-    side = lambda operand, shown: {**operand.to_json(), "text": shown["text"]}  # noqa: E731
-    return {"text": claim.text, "op": claim.op, "tolerance": claim.tolerance,
-            "left": side(claim.left, result.left), "right": side(claim.right, result.right)}
+    return {"op": claim.op, "tolerance": claim.tolerance,
+            "left": {**claim.left.to_json(), "text": result.left["text"]},
+            "right": {**claim.right.to_json(), "text": result.right["text"]}}
 
 
 def _claim_item(i: int, result: blocks.ClaimResult) -> str:
@@ -427,13 +427,12 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     if on_page:
         action = '<button type="button" class="md-button lesson-experiment__run">Run this experiment</button>'
     else:
-        target = experiment_target(block, cl, course)
-        other, fragment = target  # check_course guarantees a lesson shows the widget
+        other, fragment = experiment_target(block, course)  # check_course ensures a lesson shows the widget
         href = relative(other.url, page_url) + fragment
         action = (f'<a class="md-button lesson-experiment__link" href="{esc(href)}">Run this experiment in '
                   f'“{esc(other.lesson.title)}”</a>')
     data = {
-        "widget": entry.widget, "scenario": entry.scenario.name, "set": block.overrides,
+        "widget": entry.widget, "scenario": entry.scenario.name,
         "params": block.params, "baseline": entry.scenario.params,
         "claims": [claim_json(r) for r in block.results],
     }

@@ -64,6 +64,7 @@ function failWorker(worker, message) {
   runtime.worker = null;
   runtime.ready = false;
   runtime.fatal = message;
+  for (const waiting of runtime.pending.values()) if (waiting.dropped) waiting.dropped(message); // runtime.run callers
   runtime.pending.clear();
   for (const c of runtime.controllers) c.fail(message);
 }
@@ -103,11 +104,12 @@ function request(controller, params) {
   return id;
 }
 
-// For benchmarks and the console: run a widget in the tab's worker, resolve with the payload.
+// For experiment cards (experiments.js), benchmarks and the console: run a widget in the tab's worker,
+// resolve with the payload, or with {ok: false, error} if the runtime fails meanwhile.
 runtime.run = (type, params, archive) => new Promise((resolve) => {
   const known = [...runtime.controllers].find((c) => c.root.isConnected);
-  request({ type, data: { archive: archive || (known && known.data.archive) }, receive: (id, payload) => resolve(payload) },
-    params || {});
+  request({ type, data: { archive: archive || (known && known.data.archive) }, receive: (id, payload) => resolve(payload),
+    dropped: (error) => resolve({ ok: false, error }) }, params || {});
 });
 
 // ---- one widget ----------------------------------------------------------------------------------

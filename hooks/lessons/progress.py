@@ -40,8 +40,8 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class FsrsCard(Record):
-    """A ts-fsrs ``Card``, as JSON: the scheduler's memory of one item."""
+class FsrsMemory(Record):
+    """The FSRS memory state that a ts-fsrs ``Card`` holds and each ``ReviewLog`` records."""
 
     due: Timestamp
     stability: float = Field(ge=0)
@@ -49,24 +49,22 @@ class FsrsCard(Record):
     elapsed_days: Days
     scheduled_days: Days
     learning_steps: Count
+    state: FsrsState
+
+
+class FsrsCard(FsrsMemory):
+    """A ts-fsrs ``Card``, as JSON: the scheduler's memory of one item."""
+
     reps: Count
     lapses: Count
-    state: FsrsState
     last_review: Timestamp | None = None
 
 
-class ReviewLog(Record):
+class ReviewLog(FsrsMemory):
     """A ts-fsrs ``ReviewLog``, as JSON: one graded review."""
 
     rating: FsrsRating
-    state: FsrsState
-    due: Timestamp
-    stability: float = Field(ge=0)
-    difficulty: float = Field(ge=0)
-    elapsed_days: Days
     last_elapsed_days: Days
-    scheduled_days: Days
-    learning_steps: Count
     review: Timestamp
 
 

@@ -1,10 +1,12 @@
 // Flashcards page: flip (click or Space), previous/next, shuffle, and "Known" / "Again" marks that
 // are remembered in this browser. Each mark is a review graded for the FSRS spaced-repetition model
 // (ts-fsrs, see schedule.js), which sets when the card is due again; due cards come first in the deck.
+import { pageKeys } from "./keys.js";
 import { grade, when } from "./schedule.js";
 import { isPlainObject, load, save } from "./storage.js";
 
-const decks = new WeakMap(); // root element -> controller, for the one document-level key handler
+// Space flips, arrows move. A focused button already turns Space into a click, so buttons are left alone.
+const decks = pageKeys(".course-cards[data-course-bound]", "input, textarea, select, button, a, [contenteditable]");
 
 export function initFlashcards(root) {
   const id = root.dataset.cardsId;
@@ -119,28 +121,14 @@ export function initFlashcards(root) {
   $(".course-cards__shuffle").addEventListener("click", shuffle);
   $(".course-cards__known").addEventListener("click", () => markCard("known"));
   $(".course-cards__again").addEventListener("click", () => markCard("again"));
-  decks.set(root, { flip, go });
+  decks.set(root, (event) => {
+    if (event.key === " ") flip();
+    else if (event.key === "ArrowRight") go(1);
+    else if (event.key === "ArrowLeft") go(-1);
+    return event.key === " "; // the page must not scroll; arrows keep their default
+  });
   $(".course-cards__deck").hidden = false;
   $(".course-cards__list").hidden = true;
   render();
 }
 
-// One key handler for the whole document (instant navigation keeps the document alive): Space flips,
-// arrows move. Keys typed into controls keep their normal meaning; a focused button already turns
-// Space into a click.
-document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  const root = document.querySelector(".course-cards[data-course-bound]");
-  const deck = root && decks.get(root);
-  if (!deck) return;
-  const target = event.target;
-  if (target instanceof Element && target.closest("input, textarea, select, button, a, [contenteditable]")) return;
-  if (event.key === " ") {
-    event.preventDefault();
-    deck.flip();
-  } else if (event.key === "ArrowRight") {
-    deck.go(1);
-  } else if (event.key === "ArrowLeft") {
-    deck.go(-1);
-  }
-});

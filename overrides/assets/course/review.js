@@ -3,10 +3,12 @@
 // Again). Each grade is an FSRS review (schedule.js) stored with the lesson's progress.
 import { dueItems, loadRecord, PROGRESS_CHANGED, readAll, readIndex, summarize } from "./progress.js";
 import { grade, RATINGS, when } from "./schedule.js";
+import { pageKeys } from "./keys.js";
 import { save } from "./storage.js";
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const sessions = new WeakMap(); // root -> key handler, for the one document-level listener
+// On a focused button, Space is handled here (flip or grade) so it is not also a click.
+const sessions = pageKeys(".course-review[data-course-bound]", "input, textarea, select, a, [contenteditable]");
 
 function readBank(root) {
   const bank = new Map();
@@ -209,15 +211,3 @@ export function initReview(root) {
   root.addEventListener(PROGRESS_CHANGED, start);
   start();
 }
-
-// One key handler for the document (instant navigation keeps it alive). Typing in a field keeps
-// its meaning; on a focused button, Space is handled here so it is not also a click.
-document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  const root = document.querySelector(".course-review[data-course-bound]");
-  const handle = root && sessions.get(root);
-  if (!handle) return;
-  const target = event.target;
-  if (target instanceof Element && target.closest("input, textarea, select, a, [contenteditable]")) return;
-  if (handle(event)) event.preventDefault();
-});

@@ -105,7 +105,8 @@ def time_serve_reload(work: Path, count: int, *flags: str, timeout: float = 900.
     lesson = work / "docs" / "lessons" / "bench-ch00" / f"{generated_id(0)}.md"
     port = _free_port()
     url = f"http://127.0.0.1:{port}/lessons/bench-ch00/{generated_id(0)}/"
-    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-f", str(config),
+    # No --no-livereload: in MkDocs 1.6 it also turns off the file watcher, so nothing would rebuild.
+    proc = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-f", str(config),
                              "--dev-addr", f"127.0.0.1:{port}", *flags], cwd=ROOT, env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

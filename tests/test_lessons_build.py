@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -99,36 +100,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_shows_problems_on_the_page_and_keeps_serving(tmp_path):
-    docs = sitekit.copy_docs(tmp_path, sitekit.FIXTURES / "invalid" / "malformed_yaml")
-    config = sitekit.write_config(tmp_path, docs)
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _serving(config: Path, *flags: str):
+    """``mkdocs serve`` on a free port; yields (base URL, process). The output is in proc.output after."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-f", str(config), "-a", f"127.0.0.1:{port}"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "mkdocs", "serve", *flags, "-f", str(config), "-a", f"127.0.0.1:{port}"],
+        cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, start_new_session=True,
     )
     try:
-        body = None
-        for _ in range(120):  # wait for the first build; not a timing assertion
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/lessons/beta/") as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.5)
-        assert proc.poll() is None, "mkdocs serve exited: " + (proc.stdout.read() if proc.stdout else "")
-        assert body is not None
-        assert "lesson-problems" in body
-        assert "beta.md:3 YAML syntax error: mapping values are not allowed here" in body
-        assert "id: beta" not in body  # the broken front matter is not shown as text
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        output = proc.communicate(timeout=30)[0]
-    assert "beta.md:3 YAML syntax error" in output
-    assert "Traceback" not in output
+        proc.output = proc.communicate(timeout=30)[0]
+
+
+def _wait_for(proc, fetch, tries: int = 240):
+    """Poll ``fetch`` until it returns something truthy (not a timing assertion: it only bounds a hang)."""
+    for _ in range(tries):
+        if (result := fetch()) or proc.poll() is not None:
+            return result
+        time.sleep(0.5)
+    return None
+
+
+def test_serve_shows_problems_on_the_page_and_keeps_serving(tmp_path):
+    docs = sitekit.copy_docs(tmp_path, sitekit.FIXTURES / "invalid" / "malformed_yaml")
+    with _serving(sitekit.write_config(tmp_path, docs), "--no-livereload") as (base, proc):
+        body = _wait_for(proc, lambda: _get(f"{base}/lessons/beta/"))
+        assert proc.poll() is None, "mkdocs serve exited"
+    assert body is not None
+    assert "lesson-problems" in body
+    assert "beta.md:3 YAML syntax error: mapping values are not allowed here" in body
+    assert "id: beta" not in body  # the broken front matter is not shown as text
+    assert "beta.md:3 YAML syntax error" in proc.output
+    assert "Traceback" not in proc.output
+
+
+def test_dirty_serve_stays_strict_and_rebuilds_an_edited_lesson(tmp_path):
+    # make serve SERVE_FLAGS=--dirty: MkDocs' own "dirty build" warning must not abort the strict build,
+    # and an edit to a lesson must reach the served page (the file watcher is on: no --no-livereload).
+    docs = sitekit.copy_docs(tmp_path, sitekit.FIXTURES / "valid")
+    lesson = docs / "lessons" / "alpha.md"
+    with _serving(sitekit.write_config(tmp_path, docs), "--dirty") as (base, proc):
+        assert _wait_for(proc, lambda: _get(f"{base}/lessons/alpha/")), "mkdocs serve --dirty did not serve"
+        marker = f"edited-{time.time_ns()}"
+        lesson.write_text(lesson.read_text(encoding="utf-8") + f"\n\n{marker}\n", encoding="utf-8")
+        assert _wait_for(proc, lambda: marker in (_get(f"{base}/lessons/alpha/") or "")), "the edit was not rebuilt"
+        assert _get(f"{base}/lessons/alpha/quiz/")  # the lesson's generated pages still served
+    assert "Aborted" not in proc.output and "Traceback" not in proc.output
 
 
 # --- the project's own site (built once per session by tests/conftest.py) ---------------------

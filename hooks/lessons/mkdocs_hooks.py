@@ -32,6 +32,16 @@ _state: dict = {"command": "build", "course": None, "roles": {}}
 
 def on_startup(command: str, dirty: bool) -> None:
     _state["command"] = command
+    if dirty:
+        # MkDocs warns on every --dirty build, and strict mode (mkdocs.yml) turns that warning into an
+        # abort; the author asked for a dirty preview, so it is told once, as information.
+        logging.getLogger("mkdocs.commands.build").addFilter(_dirty_notice_as_info)
+
+
+def _dirty_notice_as_info(record: logging.LogRecord) -> bool:
+    if record.levelno == logging.WARNING and record.getMessage().startswith("A 'dirty' build is being performed"):
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True
 
 
 def on_files(files: Files, config) -> Files:

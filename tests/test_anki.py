@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,20 @@ def test_authored_html_is_escaped_and_deck_names_cannot_nest(tmp_path):
     assert note["fields"][:2] == ["&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(3)&lt;/script&gt; and more"]
     assert note["fields"][2] == "Lesson: Serving :: &lt;img src=x onerror=alert(1)&gt; basics"  # no site_url: no link
     assert deck_names == ["Default", COURSE_TITLE, f"{COURSE_TITLE}::1. Serving : <img src=x onerror=alert(1)> basics"]
+
+
+def test_a_rebuild_rewrites_only_packages_whose_cards_changed(tmp_path):
+    # mkdocs serve rebuilds on every save; unchanged packages are not written again
+    docs = sitekit.copy_docs(tmp_path, sitekit.FIXTURES / "escaping")
+    site = tmp_path / "site"
+    write = lambda: anki.write_all(course_mod.load(docs, course_id="fixture-course"), site, COURSE_TITLE, None, timestamp=1_800_000_000)  # noqa: E731
+    paths = write()
+    stamps = {p: p.stat().st_mtime_ns for p in paths}
+    beta = docs / "lessons" / "beta.md"
+    beta.write_text(beta.read_text().replace("Data drift: The input distribution moves away from the training data",
+                                             "Data drift: Live inputs no longer look like the training set"))
+    time.sleep(0.01)
+    write()
+    changed = {p.name for p in paths if p.stat().st_mtime_ns != stamps[p]}
+    assert changed == {"beta.apkg", paths[-1].name}  # the lesson and the course package (written last)
+    assert len(paths) == 3

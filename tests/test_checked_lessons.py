@@ -289,3 +289,31 @@ def test_experiment_whose_widget_no_lesson_shows_is_an_error(tmp_path):
     problems = course_mod.load(docs).problems
     assert [(p.line, p.path) for p in problems] == [(33, "experiment.widget")]
     assert problems[0].message.startswith("no lesson shows scaling_strategy_simulator, so the experiment cannot be run")
+
+
+def test_reloading_reuses_checked_lessons_but_not_their_cross_lesson_verdicts(tmp_path):
+    # mkdocs serve reloads the course on every save; an unchanged lesson's evaluation is reused, yet
+    # a verdict that depends on other lessons (is its experiment's widget shown anywhere?) is not.
+    docs = sitekit.copy_docs(tmp_path, CHECKED)
+    beta = docs / "lessons" / "beta.md"
+    original = beta.read_text(encoding="utf-8")
+    text = original.replace("widgets:\n  - type: scaling_strategy_simulator\n    data: /widgets/scaling.json\n", "widgets: []\n")
+    beta.write_text(text.replace("<!-- widget: scaling_strategy_simulator -->\n", ""), encoding="utf-8")
+    first = course_mod.load(docs)
+    assert [(p.line, p.path) for p in first.problems] == [(33, "experiment.widget")]
+    again = course_mod.load(docs)  # nothing changed: the same problems, replayed
+    assert [(p.line, p.path) for p in again.problems] == [(33, "experiment.widget")]
+    (docs / "lessons" / "gamma.md").write_text(original.replace("id: beta", "id: gamma", 1), encoding="utf-8")
+    shown = course_mod.load(docs)  # beta unchanged, but another lesson now shows the widget
+    assert [p for p in shown.problems if p.file.endswith("beta.md")] == []
+    beta_report = next(cl.source.body for cl in shown.lessons if cl.lesson.id == "beta")
+    assert all(block.ok for block in beta_report.blocks)
+
+
+def test_an_edited_scenario_file_is_checked_again(tmp_path):
+    docs = sitekit.copy_docs(tmp_path, CHECKED)
+    assert course_mod.load(docs).problems == []
+    scenarios = docs / "widgets" / "scaling.json"
+    scenarios.write_text(scenarios.read_text(encoding="utf-8").replace('"name": "', '"name": "renamed-', 1), encoding="utf-8")
+    problems = course_mod.load(docs).problems
+    assert problems and all("unknown scenario" in p.message or "default" in p.message for p in problems), problems

@@ -16,6 +16,8 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hooks.widgets.build import archive_pinned
+
 from . import blocks
 from .model import Lesson
 from .validate import ChapterSource, LessonSource, Problem, check_chapters, check_course, load_chapter, load_lesson
@@ -158,10 +160,11 @@ def load(docs_dir: Path, use_directory_urls: bool = True, course_id: str = "cour
     for path, source in zip(paths, sources):
         source.src_uri = path.relative_to(docs_dir).as_posix()
     index = blocks.ScenarioIndex.load(docs_dir)
-    for source in sources:
-        blocks.check_lesson(source, index)
-    check_course(sources)
-    blocks.check_course(sources, index)
+    with archive_pinned():
+        for source in sources:
+            blocks.check_lesson(source, index)
+        check_course(sources)
+        blocks.check_course(sources, index)
     check_chapters(chapter_sources, sources)
     chapters = sorted(
         (_chapter(cs, f"{LESSONS_DIR}/{cs.stem}/index.md", use_directory_urls) for cs in chapter_sources),

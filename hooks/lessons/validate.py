@@ -72,6 +72,7 @@ class LessonSource:
     lesson: Lesson | None = None
     problems: list[Problem] = field(default_factory=list)
     body: Any = None  # blocks.BodyReport: values, experiments and checks of the body, reading time
+    digest: str = ""  # sha256 of the file's bytes ("" if unreadable)
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -165,7 +166,8 @@ def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
     """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
     source = LessonSource(file=label, stem=path.stem)
     try:
-        key = (label, hashlib.sha256(path.read_bytes()).hexdigest())
+        source.digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        key = (label, source.digest)
     except OSError:
         key = None
     if key in _PARSED:

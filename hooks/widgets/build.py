@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -83,8 +84,24 @@ def _archive(package_dir: Path, stamp: tuple) -> tuple[str, bytes]:
 
 def widgets_archive(package_dir: Path = PACKAGE_DIR) -> tuple[str, bytes]:
     """(file name with content hash, zip bytes); recomputed only when a file changes."""
+    if _pinned and package_dir == PACKAGE_DIR:
+        return _pinned[-1]
     stamp = tuple((name, p.stat().st_mtime_ns, p.stat().st_size) for name, p in package_files(package_dir))
     return _archive(package_dir, stamp)
+
+
+_pinned: list[tuple[str, bytes]] = []
+
+
+@contextlib.contextmanager
+def archive_pinned():
+    """Within the block, widgets_archive() stats the package once instead of on every call: one
+    reading of a course sees one version of the simulators (a 200-lesson course asks ~4,000 times)."""
+    _pinned.append(widgets_archive())
+    try:
+        yield
+    finally:
+        _pinned.pop()
 
 
 def _copy_if_changed(src: Path, dest: Path) -> None:

@@ -20,6 +20,7 @@ const NUMPY_LIBS = [
 ].map((name) => `${name}.cpython-312-wasm32-emscripten.so`);
 const LENGTH = "x-snapshot-bytes";
 const DIGEST = "x-snapshot-sha256";
+const KEY = "x-snapshot-key";
 
 // Cache Storage and SubtleCrypto need a secure context (https or localhost).
 export function snapshotsSupported() {
@@ -40,7 +41,7 @@ async function sha256(bytes) {
 // What a snapshot depends on: the Pyodide build (pyodide.mjs carries the build id of its wasm), the numpy
 // wheel (its sha256 in pyodide-lock.json), the widgets archive (content-hashed name) and the folder it
 // is unpacked in, the browser (snapshots are engine-specific) and this file's format and library order.
-// Any change: another entry.
+// A snapshot records the key it was made for and is restored only under the same key.
 export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
   const [loader, lockBytes] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"),
     fetchBytes(pyodideUrl + "pyodide-lock.json")]);
@@ -51,38 +52,38 @@ export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  // a synthetic address beside the archive, never requested from the network
-  return { url: new URL(`python-snapshot-${id}`, archiveUrl).href, wheelUrl: pyodideUrl + numpy.file_name,
-    archiveUrl, courseDir };
+  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, archiveUrl, courseDir };
 }
 
-export async function findSnapshot(key) {
-  return (await caches.open(SNAPSHOT_CACHE)).match(key.url);
+// One entry per site, at a synthetic address beside the archive (never requested from the network), so a
+// visit finds it without computing the key first: the restore starts at once and the key is checked
+// before the memory is used. A new snapshot replaces the old one.
+export function snapshotUrl(archiveUrl) {
+  return new URL("python-snapshot", archiveUrl).href;
 }
 
-export async function deleteSnapshot(key) {
-  return (await caches.open(SNAPSHOT_CACHE)).delete(key.url);
+export async function findSnapshot(url) {
+  return (await caches.open(SNAPSHOT_CACHE)).match(url);
 }
 
-// A snapshot that could not be made for this key (e.g. storage full) is not tried again on every visit.
-const failedUrl = (key) => key.url + ".failed";
+export async function deleteSnapshot(url) {
+  return (await caches.open(SNAPSHOT_CACHE)).delete(url);
+}
 
+// A snapshot that could not be made for a key (e.g. storage full) is not tried again on every visit.
 export async function makingFailedBefore(key) {
-  return Boolean(await (await caches.open(SNAPSHOT_CACHE)).match(failedUrl(key)));
+  const marker = await (await caches.open(SNAPSHOT_CACHE)).match(key.url + ".failed");
+  return Boolean(marker) && marker.headers.get(KEY) === key.id;
 }
 
 export async function recordMakingFailed(key, error) {
-  await (await caches.open(SNAPSHOT_CACHE)).put(failedUrl(key), new Response(error));
+  await (await caches.open(SNAPSHOT_CACHE)).put(key.url + ".failed", new Response(error, { headers: { [KEY]: key.id } }));
 }
 
-// Store one snapshot; this site's snapshots for other keys are stale and go.
 export async function storeSnapshot(key, bytes) {
-  const cache = await caches.open(SNAPSHOT_CACHE);
-  const folder = new URL("./", key.url).href;
-  for (const old of await cache.keys()) if (old.url.startsWith(folder) && old.url !== key.url) await cache.delete(old);
   const headers = { "content-type": "application/octet-stream", [LENGTH]: String(bytes.length),
-    [DIGEST]: await sha256(bytes) };
-  await cache.put(key.url, new Response(bytes, { headers }));
+    [DIGEST]: await sha256(bytes), [KEY]: key.id };
+  await (await caches.open(SNAPSHOT_CACHE)).put(key.url, new Response(bytes, { headers }));
 }
 
 // ---- the files written before the interpreter starts ----------------------------------------------
@@ -158,13 +159,15 @@ function beforeNextStart(hook) {
 // The pre-run step: write the files, load numpy's libraries in their fixed order. `before` must settle
 // first (the snapshot's bytes arriving). On failure `onFailure` runs and the module carries on, so that
 // Pyodide's own checks end the boot with an error instead of leaving it waiting.
-function prepareModule(files, before, onFailure) {
+function prepareModule(files, before, onFailure, marks) {
   files.catch(() => {}); // reported through onFailure, not as an unhandled rejection
   return (Module) => {
     Module.addRunDependency("course-snapshot");
+    marks.prerun_at = performance.now();
     (async () => {
       try {
         const [written] = await Promise.all([files, before]);
+        marks.files_at = performance.now();
         for (const [path, bytes] of written) {
           Module.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
           Module.FS.writeFile(path, bytes, { canOwn: true });
@@ -176,6 +179,7 @@ function prepareModule(files, before, onFailure) {
           const base = path.slice(path.lastIndexOf("/") + 1);
           Module.LDSO.loadedLibsByName[base] ||= Module.LDSO.loadedLibsByName[path];
         }
+        marks.libs_at = performance.now();
       } catch (err) {
         onFailure(err);
       } finally {
@@ -187,7 +191,7 @@ function prepareModule(files, before, onFailure) {
 
 // Read a cached snapshot into memory sized from its header; resolves once every byte is in and matches
 // the digest recorded when it was stored.
-function readSnapshot(response) {
+function readSnapshot(response, marks) {
   const length = Number(response.headers.get(LENGTH));
   const expected = response.headers.get(DIGEST);
   if (!Number.isSafeInteger(length) || length <= 0 || !expected) throw new Error("snapshot entry without its length or digest");
@@ -203,18 +207,27 @@ function readSnapshot(response) {
       offset += value.length;
     }
     if (offset !== length) throw new Error(`snapshot cut short (${offset} of ${length} bytes)`);
+    marks.read_at = performance.now();
     if ((await sha256(memory)) !== expected) throw new Error("snapshot does not match its digest");
+    marks.verified_at = performance.now();
   })();
   return { memory, complete };
 }
 
-// Pyodide from a cached snapshot (a Response from findSnapshot); throws on any problem, after which the
-// caller deletes the entry and boots normally.
-export async function restoreSnapshot(loadPyodide, options, key, response) {
-  const { memory, complete } = readSnapshot(response);
+// Pyodide from a cached snapshot (a Response from findSnapshot) if it was made for `keyPromise`'s key
+// (checked while Pyodide loads); throws on any problem, after which the caller deletes the entry and boots
+// normally. `marks` gets the times (performance.now()) of its steps.
+export async function restoreSnapshot(loadPyodide, options, keyPromise, response, marks = {}) {
+  const { memory, complete } = readSnapshot(response, marks);
+  const sameKey = keyPromise.then((key) => {
+    if (!key) throw new Error("the snapshot's key could not be computed");
+    if (response.headers.get(KEY) !== key.id) throw new Error("the snapshot was made for other files");
+    return key;
+  });
   let failure = null;
   // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
-  beforeNextStart(prepareModule(runtimeFiles(key, false), complete, (err) => { failure = err; memory.fill(0); }));
+  beforeNextStart(prepareModule(sameKey.then((key) => runtimeFiles(key, false)), Promise.all([complete, sameKey]),
+    (err) => { failure = err; memory.fill(0); }, marks));
   complete.catch(() => {}); // reported through the pre-run step
   let pyodide;
   try {
@@ -230,7 +243,7 @@ export async function restoreSnapshot(loadPyodide, options, key, response) {
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
 export async function makeSnapshot(loadPyodide, options, key) {
   let failure = null;
-  beforeNextStart(prepareModule(runtimeFiles(key, true), null, (err) => { failure = err; }));
+  beforeNextStart(prepareModule(runtimeFiles(key, true), null, (err) => { failure = err; }, {}));
   const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
   if (failure) throw failure;
   pyodide.runPython([

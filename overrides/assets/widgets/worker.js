@@ -54,21 +54,24 @@ async function bootNormally() {
 // Python restored from this browser's snapshot, or null (none, or unusable: then it is deleted and the
 // normal boot follows, which makes a new one; the reader sees nothing of it).
 async function bootFromSnapshot() {
-  // on a first visit there is no snapshot cache at all: boot at once instead of waiting for the key
+  // on a first visit there is no snapshot cache at all: boot normally at once
   const snap = await snapshots;
   if (!snap || !snap.snapshotsSupported() || !(await caches.has(snap.SNAPSHOT_CACHE).catch(() => false))) return null;
-  const key = await snapshotKeyReady;
-  const cached = key && (await snap.findSnapshot(key).catch(() => null));
+  const url = snap.snapshotUrl(await archiveUrl);
+  const cached = await snap.findSnapshot(url).catch(() => null);
   if (!cached) return null;
+  const marks = {};
   try {
     const { loadPyodide } = await pyodideLoader;
-    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, key, cached);
+    marks.found_at = performance.now();
+    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, cached, marks);
+    for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;
     timings.boot_ms = performance.now() - t0;
     timings.boot = "snapshot";
     return pyodide;
   } catch (err) {
     timings.snapshot_error = oneLine(err);
-    await snap.deleteSnapshot(key).catch(() => {});
+    await snap.deleteSnapshot(url).catch(() => {});
     return null;
   }
 }

@@ -160,7 +160,9 @@ function beforeNextStart(hook) {
 // first (the snapshot's bytes arriving). On failure `onFailure` runs and the module carries on, so that
 // Pyodide's own checks end the boot with an error instead of leaving it waiting.
 function prepareModule(files, before, onFailure, marks) {
-  files.catch(() => {}); // reported through onFailure, not as an unhandled rejection
+  // reported through onFailure when the pre-run step runs, not as unhandled rejections before it
+  files.catch(() => {});
+  Promise.resolve(before).catch(() => {});
   return (Module) => {
     Module.addRunDependency("course-snapshot");
     marks.prerun_at = performance.now();
@@ -228,7 +230,6 @@ export async function restoreSnapshot(loadPyodide, options, keyPromise, response
   // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
   beforeNextStart(prepareModule(sameKey.then((key) => runtimeFiles(key, false)), Promise.all([complete, sameKey]),
     (err) => { failure = err; memory.fill(0); }, marks));
-  complete.catch(() => {}); // reported through the pre-run step
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });

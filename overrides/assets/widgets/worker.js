@@ -81,7 +81,8 @@ async function bootFromSnapshot() {
 function makeSnapshotLater() {
   setTimeout(async () => {
     const key = await snapshotKeyReady;
-    if (!key || (await (await snapshots).makingFailedBefore(key).catch(() => true))) return;
+    // (workers cannot start workers in some browsers)
+    if (!key || typeof Worker === "undefined" || (await (await snapshots).makingFailedBefore(key).catch(() => true))) return;
     const maker = new Worker(new URL("snapshot_maker.js", import.meta.url), { type: "module" });
     maker.onmessage = (event) => {
       maker.terminate();

@@ -97,6 +97,13 @@ function makeSnapshotLater() {
   }, SNAPSHOT_DELAY_MS);
 }
 
+function everyWidget(pyodide) {
+  const names = pyodide.runPython("from widgets_py import registry\nregistry.names()");
+  const types = names.toJs();
+  names.destroy();
+  return types;
+}
+
 async function boot() {
   const pyodide = (await bootFromSnapshot()) || (await bootNormally());
   const api = pyodide.pyimport("widgets_py.api");
@@ -107,7 +114,8 @@ async function boot() {
     loaded.destroy();
     return names;
   };
-  timings.loaded = preloadNow(pageWidgets);
+  // a snapshot holds every widget imported: all are ready, so later pages need no preload round trip
+  timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
   if (timings.boot === "normal") makeSnapshotLater();
   return api.run_json;

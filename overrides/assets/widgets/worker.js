@@ -14,6 +14,7 @@ const t0 = performance.now();
 const timings = {};
 // both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
 const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
+pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
 const COURSE_DIR = "/home/pyodide/course";
 

@@ -17,7 +17,10 @@ from pathlib import Path
 SOURCE = Path(__file__).with_name("sw.js")
 SW_NAME = "sw.js"
 # big files needed only to simulate live
-RUNTIME_PREFIXES = ("assets/pyodide/", "assets/widgets/widgets_py-", "assets/widgets/worker.js", "assets/vendor/vega")
+RUNTIME_PREFIXES = ("assets/pyodide/", "assets/widgets/widgets_py-", "assets/widgets/worker.js",
+                    "assets/widgets/snapshot", "assets/vendor/vega")
+# the Python worker's scripts (overrides/assets/widgets/): the worker and its snapshot boot
+WORKER_FILES = ("worker.js", "snapshot.js", "snapshot_maker.js")
 # never requested by a hosted page: precompressed twins, the file:// search index, the sitemap archive
 SKIP_SUFFIXES = (".br", ".gz")
 SKIP_FILES = {SW_NAME, "search/search_index.js"}
@@ -57,7 +60,7 @@ def runtime_download_bytes() -> int | None:
 
     try:
         files = [*runtime_assets.shipped_files(), *build.VENDOR_FILES.values(),
-                 build.ROOT / "overrides" / "assets" / "widgets" / "worker.js"]
+                 *(build.ROOT / "overrides" / "assets" / "widgets" / name for name in WORKER_FILES)]
         return sum(path.stat().st_size for path in files) + len(build.widgets_archive()[1])
     except (runtime_assets.RuntimeAssetError, OSError):
         return None

@@ -88,6 +88,8 @@ function onWorkerMessage(worker, msg) {
   } else if (msg.type === "fatal") {
     failWorker(worker, "the Python runtime could not load (" + msg.error + ")");
     document.dispatchEvent(new CustomEvent("course-widgets:settled"));
+  } else if (msg.type === "snapshot") {
+    runtime.snapshot = msg; // made for the next visit (or not); for tests and benchmarks
   } else if (msg.type === "result") {
     const controller = runtime.pending.get(msg.id);
     runtime.pending.delete(msg.id);

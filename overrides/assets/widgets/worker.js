@@ -5,41 +5,108 @@
 //        {type: "run", id, widget, params}  params: overrides as a plain object
 //   out: {type: "ready", timings (with .loaded: the imported widget types)}  |  {type: "preloaded", widgets}
 //        {type: "fatal", error}  |  {type: "result", id, payload}
+//        {type: "snapshot", state: "stored", bytes, ms | state: "failed", error}   a snapshot was made (or not)
 const ASSETS = new URL("../", import.meta.url);
 const PYODIDE_URL = new URL("pyodide/", ASSETS).href;
+const PYODIDE_OPTIONS = { indexURL: PYODIDE_URL, stdout: () => {}, stderr: () => {} };
+const SNAPSHOT_DELAY_MS = 1500;
 const t0 = performance.now();
 const timings = {};
+// both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
+const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
+pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
+const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
+const COURSE_DIR = "/home/pyodide/course";
 
 let archiveName;
 const archiveKnown = new Promise((resolve) => { archiveName = resolve; });
+const archiveUrl = archiveKnown.then((name) => new URL("widgets/" + name, ASSETS).href);
+const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
+  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR) : null))
+  .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
 
+// Python starts from the snapshot of an earlier visit when there is one (snapshot.js), else normally; after
+// a normal boot a snapshot is made in the background for the next visit.
 async function bootPython() {
-  const { loadPyodide } = await import(PYODIDE_URL + "pyodide.mjs");
+  const { loadPyodide } = await pyodideLoader;
   // numpy in `packages` downloads while the interpreter boots instead of after it
-  const pyodide = await loadPyodide({
-    indexURL: PYODIDE_URL,
-    packages: ["numpy"],
-    stdout: () => {},
-    stderr: () => {},
-  });
+  const pyodide = await loadPyodide({ ...PYODIDE_OPTIONS, packages: ["numpy"] });
   timings.boot_ms = performance.now() - t0;
   return pyodide;
 }
 
 async function fetchArchive() {
-  const name = await archiveKnown;
-  const response = await fetch(new URL("widgets/" + name, ASSETS).href);
+  const response = await fetch(await archiveUrl);
   if (!response.ok) throw new Error(`widgets archive: HTTP ${response.status}`);
   return response.arrayBuffer();
 }
 
-async function boot() {
+async function bootNormally() {
   // both downloads run in parallel
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);
-  pyodide.unpackArchive(archive, "zip", { extractDir: "/home/pyodide/course" });
-  pyodide.runPython("import sys\nsys.path.insert(0, '/home/pyodide/course')");
+  pyodide.unpackArchive(archive, "zip", { extractDir: COURSE_DIR });
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(COURSE_DIR)})`);
+  timings.boot = "normal";
+  return pyodide;
+}
+
+// Python restored from this browser's snapshot, or null (none, or unusable: then it is deleted and the
+// normal boot follows, which makes a new one; the reader sees nothing of it).
+async function bootFromSnapshot() {
+  // on a first visit there is no snapshot cache at all: boot normally at once
+  const snap = await snapshots;
+  if (!snap || !snap.snapshotsSupported() || !(await caches.has(snap.SNAPSHOT_CACHE).catch(() => false))) return null;
+  const url = snap.snapshotUrl(await archiveUrl);
+  const cached = await snap.findSnapshot(url).catch(() => null);
+  if (!cached) return null;
+  const marks = {};
+  try {
+    const { loadPyodide } = await pyodideLoader;
+    marks.found_at = performance.now();
+    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, cached, marks);
+    for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;
+    timings.boot_ms = performance.now() - t0;
+    timings.boot = "snapshot";
+    return pyodide;
+  } catch (err) {
+    timings.snapshot_error = oneLine(err);
+    await snap.deleteSnapshot(url).catch(() => {});
+    return null;
+  }
+}
+
+// After a normal boot, once the page's first runs are likely done: a snapshot for the next visit, made
+// by a worker of its own (snapshot_maker.js) so this one keeps answering.
+function makeSnapshotLater() {
+  setTimeout(async () => {
+    const key = await snapshotKeyReady;
+    // (workers cannot start workers in some browsers)
+    if (!key || typeof Worker === "undefined" || (await (await snapshots).makingFailedBefore(key).catch(() => true))) return;
+    const maker = new Worker(new URL("snapshot_maker.js", import.meta.url), { type: "module" });
+    maker.onmessage = (event) => {
+      maker.terminate();
+      postMessage({ type: "snapshot", ...event.data });
+    };
+    maker.onerror = (event) => {
+      event.preventDefault();
+      maker.terminate();
+      postMessage({ type: "snapshot", state: "failed", error: event.message || "the snapshot worker did not start" });
+    };
+    maker.postMessage({ key, pyodideUrl: PYODIDE_URL });
+  }, SNAPSHOT_DELAY_MS);
+}
+
+function everyWidget(pyodide) {
+  const names = pyodide.runPython("from widgets_py import registry\nregistry.names()");
+  const types = names.toJs();
+  names.destroy();
+  return types;
+}
+
+async function boot() {
+  const pyodide = (await bootFromSnapshot()) || (await bootNormally());
   const api = pyodide.pyimport("widgets_py.api");
   // import the page's simulators now, so their first run is only the run
   preloadNow = (types) => {
@@ -48,8 +115,10 @@ async function boot() {
     loaded.destroy();
     return names;
   };
-  timings.loaded = preloadNow(pageWidgets);
+  // a snapshot holds every widget imported: all are ready, so later pages need no preload round trip
+  timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
+  if (timings.boot === "normal") makeSnapshotLater();
   return api.run_json;
 }
 

@@ -95,12 +95,14 @@ function onWorkerMessage(worker, msg) {
   }
 }
 
-function request(controller, params) {
+// key: the asking widget, so the worker drops its older run if that has not started yet;
+// background: a check that may wait behind every reader's change (see worker.js)
+function request(controller, params, background = false) {
   const worker = startWorker(controller.data.archive);
   const id = runtime.nextId++;
   runtime.runsSent = (runtime.runsSent || 0) + 1;
   runtime.pending.set(id, controller);
-  worker.postMessage({ type: "run", id, widget: controller.type, params });
+  worker.postMessage({ type: "run", id, widget: controller.type, params, key: controller.key, background });
   return id;
 }
 
@@ -114,6 +116,8 @@ runtime.run = (type, params, archive) => new Promise((resolve) => {
 
 // ---- one widget ----------------------------------------------------------------------------------
 
+const BUSY_AFTER_MS = 150; // the charts' target: a run still going after it shows progress
+
 class Controller {
   constructor(root) {
     this.root = root;
@@ -122,8 +126,8 @@ class Controller {
     this.schema = new Map(this.data.schema.params.map((p) => [p.name, p]));
     this.scenarios = new Map(this.data.scenarios.scenarios.map((s) => [s.name, s]));
     this.form = root.querySelector(".cw-form");
-    this.inFlight = null; // request id
-    this.queued = null; // newest params waiting for the in-flight run to finish
+    this.key = runtime.nextKey = (runtime.nextKey || 0) + 1; // names this widget's runs to the worker
+    this.inFlight = null; // request id of the newest run; older replies are stale
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
     // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
     // their data, so a result that matches them (the usual first run) needs no drawing at all
@@ -153,7 +157,7 @@ class Controller {
     }
     this.setState("loading");
     this.status("Loading the live simulation…");
-    this.run();
+    this.run(!this.fromLink); // the static view is already right: checking it waits behind any change
     this.runtimeReady(); // after an instant navigation Python may be up already
   }
 
@@ -345,24 +349,41 @@ class Controller {
     this.run();
   }
 
-  run() {
+  // Sent at once, never held back behind the run in flight: the worker drops this widget's older run
+  // if it has not started, so a slider storm computes only its newest position (latest wins).
+  run(background = false) {
     const params = { ...this.values };
-    if (this.inFlight !== null && runtime.worker) {
-      this.queued = params; // coalesce: only the newest params of a slider storm are computed
-      return;
-    }
-    this.queued = null;
+    // a slider's "input" then "change" at one position: the run in flight answers both
+    if (this.inFlight !== null && runtime.worker && sameData(params, this.sentParams)) return;
     this.sentParams = params;
-    this.inFlight = request(this, params);
+    this.inFlight = request(this, params, background);
+    if (!background) this.busySoon();
+  }
+
+  // A run that takes longer than a moment (training a model, a cold start) says so and dims the results
+  // it will replace, so a slow setting never looks like a dead control; the other controls stay live.
+  busySoon() {
+    clearTimeout(this.busyTimer);
+    this.busyTimer = setTimeout(() => {
+      if (this.inFlight === null || this.root.dataset.state !== "ready") return;
+      this.root.dataset.busy = "true";
+      this.root.setAttribute("aria-busy", "true");
+      this.status("Computing the results for the new settings…");
+    }, BUSY_AFTER_MS);
+  }
+
+  notBusy() {
+    clearTimeout(this.busyTimer);
+    if (!this.root.dataset.busy) return;
+    delete this.root.dataset.busy;
+    this.root.removeAttribute("aria-busy");
+    if (this.root.dataset.state === "ready") this.markReady();
   }
 
   receive(id, payload) {
-    if (id !== this.inFlight) return;
+    if (id !== this.inFlight) return; // stale: a newer run of this widget was sent since
     this.inFlight = null;
-    if (this.queued) {
-      this.run(); // a newer state is waiting: this result is already stale
-      return;
-    }
+    this.notBusy();
     if (!payload.ok) {
       if (this.fromLink && !this.lastGood) {
         // the shared state is stale for this version of the widget: fall back to the default
@@ -384,13 +405,16 @@ class Controller {
     this.fromLink = false;
     const since = (t) => (this.changedAt === null ? null : t - this.changedAt);
     const received = performance.now();
-    this.show(payload).then(() => {
+    this.show(payload).then((metricsAt) => {
       this.lastGood = payload;
       this.markReady();
       // timings for the benchmark: change -> result back from the worker -> metrics and charts drawn
+      // (*_at: performance.now() of each step, for callers that time from their own start)
+      const chartsAt = performance.now();
       this.root.dispatchEvent(new CustomEvent("course-widget:update", {
         bubbles: true,
-        detail: { ms: since(performance.now()), result_ms: since(received), compute_ms: payload.compute_ms },
+        detail: { ms: since(chartsAt), result_ms: since(received), metrics_ms: since(metricsAt),
+          metrics_at: metricsAt, charts_at: chartsAt, compute_ms: payload.compute_ms, worker: payload.worker },
       }));
     }, (err) => {
       this.message("The chart could not be drawn: " + (err && err.message ? err.message : err));
@@ -410,7 +434,9 @@ class Controller {
       el.textContent = m.text;
       el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
     }
+    const metricsAt = performance.now();
     await Promise.all(payload.charts.map((chart) => this.showChart(chart)));
+    return metricsAt;
   }
 
   async showChart(chart) {
@@ -440,7 +466,7 @@ class Controller {
   fail(message) {
     this.failedByRuntime = true;
     this.inFlight = null;
-    this.queued = null;
+    this.notBusy();
     this.setState("error");
     this.status("Live controls are unavailable; the results shown were computed when the page was built.");
     this.message(message.charAt(0).toUpperCase() + message.slice(1) + ". Change a control to try again.");

@@ -2,7 +2,7 @@
 // controls, coalesced runs, live Vega charts, and the widget state in the URL fragment.
 // The HTML already shows real results computed at build time; everything here is an enhancement.
 import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
-import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
+import { bindDownloads, chartDigest, discardChart, loadVega, renderChart, updateData } from "./charts.js";
 import { ASSETS } from "../course/assets.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
 import { dataSaverOn } from "../course/saver.js";
@@ -165,7 +165,8 @@ class Controller {
   // once Python is up with this widget's module imported the widget is ready; the run sent at start
   // still checks the static view in the background and redraws if the browser's numbers differ.
   runtimeReady() {
-    if (this.root.dataset.state !== "loading" || this.fromLink || this.views.size) return; // not the static view
+    const drawnLive = [...this.views.values()].some((v) => !v.hidden); // prepared views are not shown
+    if (this.root.dataset.state !== "loading" || this.fromLink || drawnLive) return; // not the static view
     if (!runtime.ready || !runtime.loaded.has(this.type) || !this.root.isConnected) return;
     if (this.scenario !== this.data.initial.scenario || Object.keys(this.overrides()).length) return;
     this.markReady();
@@ -446,12 +447,46 @@ class Controller {
     if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
       updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
       this.shown.set(chart.name, chart);
+      if (shown.digest) this.prepareChart(figure, chart); // still the pre-rendered picture
       return;
     }
     updateData(figure, chart);
     const old = this.views.get(chart.name);
-    this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old));
+    const drawn = await renderChart(figure.querySelector(".cw-chart-view"), chart, old);
+    const meanwhile = this.views.get(chart.name); // a chart prepared while this one was drawn
+    if (meanwhile && meanwhile !== old && meanwhile !== drawn) discardChart(meanwhile);
+    this.views.set(chart.name, drawn);
     this.shown.set(chart.name, chart);
+  }
+
+  // Building a live chart (vega view, scales, marks) costs far more than giving it new data. In idle
+  // time after the first result, each chart still shown as its pre-rendered picture gets its live
+  // view built hidden behind the picture, one chart per idle slot, so that the reader's first change
+  // of each chart only swaps the data in (see renderChart).
+  prepareChart(figure, chart) {
+    if (this.views.has(chart.name)) return;
+    (this.toPrepare ||= new Map()).set(chart.name, [figure, chart]);
+    if (this.preparing) return;
+    this.preparing = true;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
+    const next = () => {
+      const [name, job] = this.toPrepare.entries().next().value || [];
+      if (!name || !this.root.isConnected) {
+        this.preparing = false;
+        return;
+      }
+      this.toPrepare.delete(name);
+      if (this.views.has(name)) {
+        idle(next);
+        return;
+      }
+      const [fig, spec] = job;
+      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true }).then((handle) => {
+        if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
+        else this.views.set(name, handle);
+      }, () => {}).finally(() => idle(next));
+    };
+    idle(next);
   }
 
   recover() {

@@ -281,7 +281,8 @@ def control_plan(site: Path) -> list[dict]:
 
 # Moves the sliders of one widget in turn, starting the moment the page is ready: input then change, as
 # a keyboard step or the end of a drag does. Times come from the widget's course-widget:update event:
-# metrics_ms (numbers written; older pages report result_ms, when the numbers are written) and ms (charts).
+# metrics_at/charts_at (numbers written, charts drawn; older pages report result_ms, when the numbers are
+# written, and ms, from the widget's last change).
 MOVE_SLIDERS = """async ({widget, moves}) => {
   const root = document.querySelector(`.course-widget[data-widget="${widget}"]`);
   const out = [];
@@ -301,8 +302,12 @@ MOVE_SLIDERS = """async ({widget, moves}) => {
     const wall = performance.now() - t0;
     const error = root.querySelector('.cw-message').hidden ? null : root.querySelector('.cw-message').textContent;
     if (!detail) { out.push({ ...move, error: error || 'no update within 30 s', wall }); continue; }
-    out.push({ ...move, metrics_ms: detail.metrics_ms ?? detail.result_ms, charts_ms: detail.ms,
-               compute_ms: detail.compute_ms, worker: detail.worker || null, wall, error });
+    // from this move (t0), not from the widget's last change: an "input" then "change" at one position
+    // must not hide the time spent on the first
+    const metrics = detail.metrics_at != null ? detail.metrics_at - t0 : detail.result_ms;
+    const charts = detail.charts_at != null ? detail.charts_at - t0 : detail.ms;
+    out.push({ ...move, metrics_ms: metrics, charts_ms: charts, compute_ms: detail.compute_ms,
+               worker: detail.worker || null, wall, error });
   }
   return out;
 }"""

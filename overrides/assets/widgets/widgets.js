@@ -89,6 +89,7 @@ function onWorkerMessage(worker, msg) {
     failWorker(worker, "the Python runtime could not load (" + msg.error + ")");
     document.dispatchEvent(new CustomEvent("course-widgets:settled"));
   } else if (msg.type === "result") {
+    if (msg.payload && msg.payload.superseded) runtime.runsSuperseded = (runtime.runsSuperseded || 0) + 1;
     const controller = runtime.pending.get(msg.id);
     runtime.pending.delete(msg.id);
     if (controller) controller.receive(msg.id, msg.payload);

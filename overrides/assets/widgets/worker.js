@@ -89,8 +89,14 @@ self.onmessage = async (event) => {
 // last position), and background runs (checking the pre-rendered view) wait behind the reader's.
 const waitingRuns = [];
 let drainScheduled = false;
+// Background runs start only once the reader has left the runtime alone this long (since it was ready,
+// or since their last change): a first move right after the page is ready does not queue behind them.
+const BACKGROUND_AFTER_MS = 300;
+let readerBusyUntil = 0;
+computeReady.then(() => { readerBusyUntil = Math.max(readerBusyUntil, performance.now() + BACKGROUND_AFTER_MS); }, () => {});
 
 function enqueueRun(msg) {
+  if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS;
   const same = msg.key == null ? -1 : waitingRuns.findIndex((r) => r.key === msg.key);
   if (same >= 0) {
     const [stale] = waitingRuns.splice(same, 1);
@@ -116,6 +122,12 @@ async function drainRuns() {
   }
   drainScheduled = false;
   const next = waitingRuns.findIndex((r) => !r.background);
+  const quietIn = readerBusyUntil - performance.now();
+  if (next < 0 && quietIn > 0) {
+    drainScheduled = true;
+    setTimeout(drainRuns, quietIn);
+    return;
+  }
   const [msg] = waitingRuns.splice(next >= 0 ? next : 0, 1);
   if (!msg) return;
   postMessage({ type: "result", id: msg.id, payload: runOnce(compute, msg) });

@@ -128,7 +128,8 @@ class Controller {
     this.scenarios = new Map(this.data.scenarios.scenarios.map((s) => [s.name, s]));
     this.form = root.querySelector(".cw-form");
     this.key = runtime.nextKey = (runtime.nextKey || 0) + 1; // names this widget's runs to the worker
-    this.inFlight = null; // request id of the newest run; older replies are stale
+    this.inFlight = null; // request id of the newest run sent; older replies are stale
+    this.queued = null; // newest params waiting for the reader's run in flight
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
     // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
     // their data, so a result that matches them (the usual first run) needs no drawing at all
@@ -351,13 +352,24 @@ class Controller {
     this.run();
   }
 
-  // Sent at once, never held back behind the run in flight: the worker drops this widget's older run
-  // if it has not started, so a slider storm computes only its newest position (latest wins).
+  // Latest wins: while the reader's own run is in flight, only the newest settings wait for it (a slider
+  // storm computes two positions at most). A background check in flight does not hold a change back:
+  // the change is sent at once and the worker drops the check if it has not started.
   run(background = false) {
     const params = { ...this.values };
-    // a slider's "input" then "change" at one position: the run in flight answers both
-    if (this.inFlight !== null && runtime.worker && sameData(params, this.sentParams)) return;
+    if (this.inFlight !== null && runtime.worker) {
+      if (sameData(params, this.sentParams)) {
+        this.queued = null; // e.g. a slider's "input" then "change" at one position: the run in flight answers
+        return;
+      }
+      if (!this.inFlightBackground) {
+        this.queued = params;
+        return;
+      }
+    }
+    this.queued = null;
     this.sentParams = params;
+    this.inFlightBackground = background;
     this.inFlight = request(this, params, background);
     if (!background) this.busySoon();
   }
@@ -385,6 +397,10 @@ class Controller {
   receive(id, payload) {
     if (id !== this.inFlight) return; // stale: a newer run of this widget was sent since
     this.inFlight = null;
+    if (this.queued) {
+      this.run(); // newer settings are waiting: this result is already stale
+      return;
+    }
     this.notBusy();
     if (!payload.ok) {
       if (this.fromLink && !this.lastGood) {
@@ -502,6 +518,7 @@ class Controller {
   fail(message) {
     this.failedByRuntime = true;
     this.inFlight = null;
+    this.queued = null;
     this.notBusy();
     this.setState("error");
     this.status("Live controls are unavailable; the results shown were computed when the page was built.");

@@ -349,7 +349,6 @@ def print_controls(rows: list[dict]) -> None:
             continue
         print(f"{r['widget']:<28} {r['param']:<28} {move:>25} {r['metrics_ms']:10.0f} {r['charts_ms']:10.0f}"
               f" {r['compute_ms']:10.0f}" + (f"  ({r['error']})" if r.get("error") else ""))
-    print_rows(control_rows(rows))
 
 
 def cpython_simulate_ms(site: Path, repeats: int) -> dict:
@@ -493,6 +492,7 @@ def main(argv=None) -> int:
             server.close()
             shutil.rmtree(work, ignore_errors=True)
         print_controls(controls)
+        print_rows(control_rows(controls))
         out = ROOT / "bench-results" / "controls.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(controls, indent=1))

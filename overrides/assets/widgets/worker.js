@@ -90,7 +90,7 @@ self.onmessage = async (event) => {
 const waitingRuns = [];
 let drainScheduled = false;
 // Background runs start only once the reader has left the runtime alone this long (since it was ready,
-// or since their last change): a first move right after the page is ready does not queue behind them.
+// or since their last change was computed): a reader's next move does not queue behind them.
 const BACKGROUND_AFTER_MS = 300;
 let readerBusyUntil = 0;
 computeReady.then(() => { readerBusyUntil = Math.max(readerBusyUntil, performance.now() + BACKGROUND_AFTER_MS); }, () => {});
@@ -131,6 +131,7 @@ async function drainRuns() {
   const [msg] = waitingRuns.splice(next >= 0 ? next : 0, 1);
   if (!msg) return;
   postMessage({ type: "result", id: msg.id, payload: runOnce(compute, msg) });
+  if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS; // the quiet starts now
   scheduleDrain(); // on a new task, so messages that came in during this run are queued first
 }
 

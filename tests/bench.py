@@ -7,6 +7,9 @@ In ONE run, against the same self-hosted files:
       warm (the same profile again: snapshot boot), instant navigation to the next lesson -> its widgets
       ready (``--only startup`` runs just these rows), control change -> updated metric
       (p95 over ~20 changes per widget);
+  (b') every range control of every widget moved once, the first move right after ready included:
+      change -> metrics updated and -> charts updated, per control, with p50/p95 per widget
+      (``--only controls`` runs just this part);
   (c) simulate time per widget default scenario: CPython (median of N) and Pyodide in the worker;
   (d) the build-time cost of checking the lessons' values, experiments and checks (issue 10).
 Cold = a fresh browser profile (new user-data-dir); warm = the same profile relaunched (HTTP cache and
@@ -180,7 +183,7 @@ def measure_interaction(pw, url: str, next_url: str, profile: Path, changes: int
         out["control_change_ms"] = page.evaluate(
             """async (n) => {
               const per = {};
-              for (const root of document.querySelectorAll('[data-widget]')) {
+              for (const root of document.querySelectorAll('.course-widget[data-widget]')) {
                 const data = JSON.parse(root.querySelector('template.cw-data').content.textContent);
                 const kinds = Object.fromEntries(data.schema.params.map((p) => [p.name, p.kind]));
                 const start = data.initial.params;
@@ -208,7 +211,7 @@ def measure_interaction(pw, url: str, next_url: str, profile: Path, changes: int
         out["pyodide_simulate_ms"] = page.evaluate(
             """async (n) => {
               const per = {};
-              for (const root of document.querySelectorAll('[data-widget]')) {
+              for (const root of document.querySelectorAll('.course-widget[data-widget]')) {
                 const data = JSON.parse(root.querySelector('template.cw-data').content.textContent);
                 const times = [];
                 for (let i = 0; i < n; i++) times.push((await window.__courseWidgets.run(data.type, data.initial.params)).compute_ms);
@@ -218,6 +221,144 @@ def measure_interaction(pw, url: str, next_url: str, profile: Path, changes: int
             }""", 5)
         out.update(instant_navigation(page, next_url))
         return out
+
+
+SLIDER_FRACTIONS = (0.1, -0.1, 0.25, -0.25, 0.5, -0.5, 1.0, -1.0)  # of the slider's travel, tried in order
+
+
+def slider_move(param, value, params: dict, widget):
+    """One valid move of ``param``'s slider away from ``value``, as a reader would make it: the nearest
+    of a few positions along the slider (on its step grid, or 3 significant digits on a log slider, as
+    the page rounds) that the widget accepts with the other ``params``. -> (position, value) or None."""
+    import math
+
+    from widgets_py.core import ParamError
+
+    log = bool(param.log)
+    lo, hi = (math.log10(param.min), math.log10(param.max)) if log else (param.min, param.max)
+    pos = (math.log10(value) if value > 0 else lo) if log else value
+    for fraction in SLIDER_FRACTIONS:
+        target = min(hi, max(lo, pos + fraction * (hi - lo)))
+        if log:
+            new = float(f"{10 ** target:.3g}")
+        elif param.step:
+            new = param.min + round((target - param.min) / param.step) * param.step
+            new = float(f"{new:.10g}")
+        else:
+            new = target
+        new = min(param.max, max(param.min, new))
+        if param.kind == "int":
+            new = int(round(new))
+        if new == value:
+            continue
+        try:
+            widget.validate({**params, param.name: new})
+        except ParamError:
+            continue
+        return (math.log10(new) if log else new), new
+    return None
+
+
+def control_plan(site: Path) -> list[dict]:
+    """For each widget type of the course: a lesson that shows it and the sequence of slider moves to
+    make on it (every range control once, each from the state the previous moves left)."""
+    from hooks.widgets.render import _range_attrs
+    from widgets_py import registry
+    from widgets_py.scenarios import load
+
+    course = json.loads((site / "course.json").read_text())
+    plans, seen = [], set()
+    for lesson in course["lessons"]:
+        for w in lesson.get("widgets", []):
+            if w["type"] in seen:
+                continue
+            seen.add(w["type"])
+            widget = registry.get(w["type"])
+            params = widget.validate(load(ROOT / "docs" / w["data"].lstrip("/"), expected_type=w["type"]).get().params)
+            moves = []
+            for param in widget.params:
+                if not _range_attrs(param, params[param.name]):
+                    continue  # no slider on the page (open range)
+                move = slider_move(param, params[param.name], params, widget)
+                if move is None:
+                    moves.append({"param": param.name, "from": params[param.name], "skip": "no valid move"})
+                    continue
+                moves.append({"param": param.name, "from": params[param.name], "position": move[0], "value": move[1]})
+                params[param.name] = move[1]
+            plans.append({"widget": w["type"], "url": lesson["url"], "moves": moves})
+    return plans
+
+
+# Moves the sliders of one widget in turn, starting the moment the page is ready: input then change, as
+# a keyboard step or the end of a drag does. Times come from the widget's course-widget:update event:
+# metrics_at/charts_at (numbers written, charts drawn; older pages report result_ms, when the numbers are
+# written, and ms, from the widget's last change).
+MOVE_SLIDERS = """async ({widget, moves}) => {
+  const root = document.querySelector(`.course-widget[data-widget="${widget}"]`);
+  const out = [];
+  for (const move of moves) {
+    if (move.skip) { out.push({ ...move }); continue; }
+    const slider = root.querySelector(`input[type=range][data-range-for="${move.param}"]`);
+    if (!slider) { out.push({ ...move, skip: 'no slider on the page' }); continue; }
+    const done = new Promise((res) => {
+      const timer = setTimeout(() => res(null), 30000);
+      root.addEventListener('course-widget:update', (e) => { clearTimeout(timer); res(e.detail); }, { once: true });
+    });
+    const t0 = performance.now();
+    slider.value = String(move.position);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+    slider.dispatchEvent(new Event('change', { bubbles: true }));
+    const detail = await done;
+    const wall = performance.now() - t0;
+    const error = root.querySelector('.cw-message').hidden ? null : root.querySelector('.cw-message').textContent;
+    if (!detail) { out.push({ ...move, error: error || 'no update within 30 s', wall }); continue; }
+    // from this move (t0), not from the widget's last change: an "input" then "change" at one position
+    // must not hide the time spent on the first
+    const metrics = detail.metrics_at != null ? detail.metrics_at - t0 : detail.result_ms;
+    const charts = detail.charts_at != null ? detail.charts_at - t0 : detail.ms;
+    out.push({ ...move, metrics_ms: metrics, charts_ms: charts, compute_ms: detail.compute_ms,
+               worker: detail.worker || null, wall, error });
+  }
+  return out;
+}"""
+
+
+def measure_controls(pw, origin: str, site: Path, work: Path) -> list[dict]:
+    """Every range control of every widget, moved once on a freshly loaded lesson (so the first move is
+    the first after ready), in a warm browser profile (the runtime files cached, as for a returning reader)."""
+    rows = []
+    for i, plan in enumerate(control_plan(site)):
+        url = f"{origin}/course/{plan['url'].lstrip('/')}"
+        profile = work / f"controls-{i}"
+        with ready_lesson(pw, url, profile):  # first visit fills the HTTP cache
+            pass
+        with ready_lesson(pw, url, profile) as page:
+            for move in page.evaluate(MOVE_SLIDERS, {"widget": plan["widget"], "moves": plan["moves"]}):
+                rows.append({"widget": plan["widget"], **move})
+    return rows
+
+
+def control_rows(rows: list[dict]) -> list[tuple]:
+    """Per-widget p50/p95 of the control table as summary rows."""
+    out = []
+    for wtype in dict.fromkeys(r["widget"] for r in rows):
+        timed = [r for r in rows if r["widget"] == wtype and r.get("charts_ms") is not None]
+        for key, what, target in (("metrics_ms", "metrics", "<= 100 ms"), ("charts_ms", "charts", "<= 150 ms")):
+            values = [r[key] for r in timed]
+            out.append((f"every slider once -> {what} p50 ({wtype})", median(values), None, ""))
+            out.append((f"every slider once -> {what} p95 ({wtype})", p95(values), None, f"p95 {target}"))
+    return out
+
+
+def print_controls(rows: list[dict]) -> None:
+    print(f"\n{'widget':<28} {'control':<28} {'move':>25} {'metrics ms':>10} {'charts ms':>10} {'compute ms':>10}")
+    for r in rows:
+        move = f"{r['from']:.4g} -> {r['value']:.4g}" if "value" in r else ""
+        if r.get("skip") or r.get("charts_ms") is None:
+            print(f"{r['widget']:<28} {r['param']:<28} {move:>25}  {r.get('skip') or r.get('error')}")
+            continue
+        print(f"{r['widget']:<28} {r['param']:<28} {move:>25} {r['metrics_ms']:10.0f} {r['charts_ms']:10.0f}"
+              f" {r['compute_ms']:10.0f}" + (f"  ({r['error']})" if r.get("error") else ""))
 
 
 def cpython_simulate_ms(site: Path, repeats: int) -> dict:
@@ -362,9 +503,9 @@ def main(argv=None) -> int:
     parser.add_argument("--site", help="use this built site instead of building one")
     parser.add_argument("--checking-only", action="store_true",
                         help="only (d): the build-time cost of checking the lessons (no browser)")
-    parser.add_argument("--only", choices=("startup",),
+    parser.add_argument("--only", choices=("startup", "controls"),
                         help="startup: only the start-up rows (floor and lesson cold/warm, static charts, "
-                             "instant navigation)")
+                             "instant navigation); controls: only (b'), every slider of every widget moved once")
     args = parser.parse_args(argv)
     if args.checking_only:
         print_checking(lesson_checking(ROOT / "docs", args.runs))
@@ -383,6 +524,20 @@ def main(argv=None) -> int:
             return 1
         print(f"site built in {time.perf_counter() - t:.1f} s")
     server = Server(site)
+    if args.only == "controls":
+        try:
+            with sync_playwright() as pw:
+                controls = measure_controls(pw, server.origin, site, work)
+        finally:
+            server.close()
+            shutil.rmtree(work, ignore_errors=True)
+        print_controls(controls)
+        print_rows(control_rows(controls))
+        out = ROOT / "bench-results" / "controls.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(controls, indent=1))
+        print(f"wrote {out.relative_to(ROOT)}")
+        return 0
     lesson_url, next_url = (f"{server.origin}/course/{url.lstrip('/')}" for url in widget_pages(site))
     floor_url = f"{server.origin}/floor/"
     raw: dict = {"floor_cold": [], "floor_warm": [], "lesson_cold": [], "lesson_warm": []}
@@ -399,6 +554,7 @@ def main(argv=None) -> int:
                     raw["interaction"] = instant_navigation(page, next_url)
             else:
                 raw["interaction"] = measure_interaction(pw, lesson_url, next_url, work / "lesson-0", args.changes)
+                raw["controls"] = measure_controls(pw, server.origin, site, work)
     finally:
         server.close()
     inter = raw["interaction"]
@@ -418,7 +574,8 @@ def main(argv=None) -> int:
         events = change["events"]
         rows.append((f"control change ({change['param']}) -> metrics p95 ({wtype})",
                      p95([e["result_ms"] for e in events]), None, "<= 100 ms"))
-        rows.append((f"  ... -> charts redrawn p95 ({wtype})", p95([e["ms"] for e in events]), None, "<= 100 ms"))
+        rows.append((f"  ... -> charts redrawn p95 ({wtype})", p95([e["ms"] for e in events]), None, "<= 150 ms"))
+    rows += control_rows(raw["controls"])
     for wtype, times in raw["cpython_simulate_ms"].items():
         label = wtype if wtype.endswith("(empty caches)") else f"{wtype}, repeated"
         rows.append((f"simulate, CPython median ({label})", median(times), None, ""))
@@ -427,6 +584,7 @@ def main(argv=None) -> int:
         rows.append((f"simulate, Pyodide median ({wtype}, repeated)", median(times),
                      median(times) / cpy if cpy else None, "ratio = Pyodide / CPython"))
     rows += checking_rows(raw["lesson_checking"])
+    print_controls(raw["controls"])
     print_rows(rows)
     print(f"worker starts across the instant navigation: {inter.get('worker_starts')}")
     print(carried(raw["lesson_checking"]))

@@ -181,11 +181,16 @@ def test_goes_live_follows_controls_and_shares_state(page, base_url, widget_type
     assert page.console_errors == [] and shared_errors == []
 
 
-def test_slider_storm_is_coalesced(page, base_url, widget_type):
-    """30 slider moves in one burst: a few runs, and the result shown is the newest position's."""
+def open_settled(page, base_url: str, widget_type: str) -> None:
+    """The lesson open, the widget ready and no run in flight."""
     page.goto(base_url + LESSON)
     assert wait_state(page, widget_type) == "ready"
     page.wait_for_function("() => window.__courseWidgets.pending.size === 0")
+
+
+def test_slider_storm_is_coalesced(page, base_url, widget_type):
+    """30 slider moves in one burst: a few runs, and the result shown is the newest position's."""
+    open_settled(page, base_url, widget_type)
     out = page.evaluate(
         """(sel) => new Promise((resolve) => {
           const root = document.querySelector(sel);
@@ -193,6 +198,7 @@ def test_slider_storm_is_coalesced(page, base_url, widget_type):
           const name = slider.dataset.rangeFor;
           const controller = [...window.__courseWidgets.controllers].find((c) => c.root === root);
           const sentBefore = window.__courseWidgets.runsSent;
+          const droppedBefore = window.__courseWidgets.runsSuperseded || 0;
           const lo = Number(slider.min), hi = Number(slider.max);
           for (let i = 1; i <= 30; i++) {
             slider.value = String(lo + (hi - lo) * (i % 2 ? 0.3 : 0.4) + (hi - lo) * 0.001 * i);
@@ -201,7 +207,8 @@ def test_slider_storm_is_coalesced(page, base_url, widget_type):
           const wanted = controller.values[name];
           const check = () => {
             if (window.__courseWidgets.pending.size === 0 && controller.inFlight === null) {
-              resolve({ runs: window.__courseWidgets.runsSent - sentBefore, wanted,
+              const dropped = (window.__courseWidgets.runsSuperseded || 0) - droppedBefore;
+              resolve({ runs: window.__courseWidgets.runsSent - sentBefore - dropped, wanted,
                         shown: controller.lastGood && controller.lastGood.result.params[name],
                         message: root.querySelector('.cw-message').hidden ? '' : root.querySelector('.cw-message').textContent });
             } else setTimeout(check, 50);
@@ -213,6 +220,28 @@ def test_slider_storm_is_coalesced(page, base_url, widget_type):
     assert out["message"] == ""
     assert out["runs"] == 2  # the first move, then only the newest of the 29 queued behind it
     assert out["shown"] == out["wanted"]
+
+
+def test_one_slider_position_is_one_run(page, base_url, widget_type):
+    """A keyboard step (or the end of a drag) fires "input" then "change" at one position: one run,
+    not a second one that throws the first away; no progress notice is left behind."""
+    open_settled(page, base_url, widget_type)
+    out = page.evaluate(
+        """(sel) => new Promise((resolve) => {
+          const root = document.querySelector(sel);
+          const slider = root.querySelector('input[type=range]');
+          const sentBefore = window.__courseWidgets.runsSent;
+          root.addEventListener('course-widget:update', () => resolve({
+            runs: window.__courseWidgets.runsSent - sentBefore, busy: root.dataset.busy || null,
+            status: root.querySelector('.cw-status').textContent }), { once: true });
+          slider.value = String(Number(slider.min) + (Number(slider.max) - Number(slider.min)) * 0.37);
+          slider.dispatchEvent(new Event('input', { bubbles: true }));
+          slider.dispatchEvent(new Event('change', { bubbles: true }));
+        })""",
+        root_of(widget_type),
+    )
+    assert out["runs"] == 1
+    assert out["busy"] is None and out["status"].startswith("Live")
 
 
 @pytest.mark.parametrize("fragment", ["#w1.{t}=!!not-base64!!", "#w0.{t}=e30", "#w1.{t}=eyJzIjoibm9wZSJ9"])

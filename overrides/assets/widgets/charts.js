@@ -78,8 +78,17 @@ async function embed(container, compiled) {
   }
 }
 
-// -> {view, shape}: the handle to pass back as `previous` on the next update
-export async function renderChart(container, chart, previous) {
+// Shows a prepared (hidden) live chart in place of what the container showed before.
+function reveal(container, target) {
+  target.classList.remove("cw-live-pending");
+  for (const child of [...container.children]) if (child !== target) child.remove();
+  container.dataset.view = "live";
+}
+
+// -> {view, shape, target}: the handle to pass back as `previous` on the next update.
+// hidden: build the live view but keep showing what is there (a pre-rendered picture of the same data);
+// the next update with data of the same shape then only swaps the data and shows it.
+export async function renderChart(container, chart, previous, { hidden = false } = {}) {
   await loadVega();
   let scale = Number(container.dataset.scale || 1);
   let compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
@@ -90,6 +99,10 @@ export async function renderChart(container, chart, previous) {
       previous.view.change(name, vega.changeset().remove(vega.truthy).insert(rows));
     }
     await previous.view.runAsync();
+    if (previous.hidden && !hidden) {
+      reveal(container, previous.target);
+      previous.hidden = false;
+    }
     return previous;
   }
   let { target, result } = await embed(container, compiled);
@@ -106,11 +119,16 @@ export async function renderChart(container, chart, previous) {
     parts = splitData(compiled);
     ({ target, result } = await embed(container, compiled));
   }
-  target.classList.remove("cw-live-pending");
-  for (const child of [...container.children]) if (child !== target) child.remove();
-  container.dataset.view = "live";
   if (previous) previous.view.finalize();
-  return { view: result.view, shape: parts.shape };
+  if (hidden) return { view: result.view, shape: parts.shape, target, hidden: true };
+  reveal(container, target);
+  return { view: result.view, shape: parts.shape, target };
+}
+
+// Drops a live chart that will not be shown (e.g. a prepared one a newer drawing replaced).
+export function discardChart(handle) {
+  handle.view.finalize();
+  handle.target.remove();
 }
 
 // Same text and hash as hooks/widgets/render.py data_digest: integral numbers as integers, others to

@@ -2,7 +2,7 @@
 // controls, coalesced runs, live Vega charts, and the widget state in the URL fragment.
 // The HTML already shows real results computed at build time; everything here is an enhancement.
 import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
-import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
+import { bindDownloads, chartDigest, discardChart, loadVega, renderChart, updateData } from "./charts.js";
 import { ASSETS } from "../course/assets.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
 import { dataSaverOn } from "../course/saver.js";
@@ -91,18 +91,21 @@ function onWorkerMessage(worker, msg) {
   } else if (msg.type === "snapshot") {
     runtime.snapshot = msg; // made for the next visit (or not); for tests and benchmarks
   } else if (msg.type === "result") {
+    if (msg.payload && msg.payload.superseded) runtime.runsSuperseded = (runtime.runsSuperseded || 0) + 1;
     const controller = runtime.pending.get(msg.id);
     runtime.pending.delete(msg.id);
     if (controller) controller.receive(msg.id, msg.payload);
   }
 }
 
-function request(controller, params) {
+// key: the asking widget, so the worker drops its older run if that has not started yet;
+// background: a check that may wait behind every reader's change (see worker.js)
+function request(controller, params, background = false) {
   const worker = startWorker(controller.data.archive);
   const id = runtime.nextId++;
   runtime.runsSent = (runtime.runsSent || 0) + 1;
   runtime.pending.set(id, controller);
-  worker.postMessage({ type: "run", id, widget: controller.type, params });
+  worker.postMessage({ type: "run", id, widget: controller.type, params, key: controller.key, background });
   return id;
 }
 
@@ -116,6 +119,8 @@ runtime.run = (type, params, archive) => new Promise((resolve) => {
 
 // ---- one widget ----------------------------------------------------------------------------------
 
+const BUSY_AFTER_MS = 150; // the charts' target: a run still going after it shows progress
+
 class Controller {
   constructor(root) {
     this.root = root;
@@ -124,8 +129,9 @@ class Controller {
     this.schema = new Map(this.data.schema.params.map((p) => [p.name, p]));
     this.scenarios = new Map(this.data.scenarios.scenarios.map((s) => [s.name, s]));
     this.form = root.querySelector(".cw-form");
-    this.inFlight = null; // request id
-    this.queued = null; // newest params waiting for the in-flight run to finish
+    this.key = runtime.nextKey = (runtime.nextKey || 0) + 1; // names this widget's runs to the worker
+    this.inFlight = null; // request id of the newest run sent; older replies are stale
+    this.queued = null; // newest params waiting for the reader's run in flight
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
     // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
     // their data, so a result that matches them (the usual first run) needs no drawing at all
@@ -155,7 +161,7 @@ class Controller {
     }
     this.setState("loading");
     this.status("Loading the live simulation…");
-    this.run();
+    this.run(!this.fromLink); // the static view is already right: checking it waits behind any change
     this.runtimeReady(); // after an instant navigation Python may be up already
   }
 
@@ -163,7 +169,8 @@ class Controller {
   // once Python is up with this widget's module imported the widget is ready; the run sent at start
   // still checks the static view in the background and redraws if the browser's numbers differ.
   runtimeReady() {
-    if (this.root.dataset.state !== "loading" || this.fromLink || this.views.size) return; // not the static view
+    const drawnLive = [...this.views.values()].some((v) => !v.hidden); // prepared views are not shown
+    if (this.root.dataset.state !== "loading" || this.fromLink || drawnLive) return; // not the static view
     if (!runtime.ready || !runtime.loaded.has(this.type) || !this.root.isConnected) return;
     if (this.scenario !== this.data.initial.scenario || Object.keys(this.overrides()).length) return;
     this.markReady();
@@ -347,24 +354,56 @@ class Controller {
     this.run();
   }
 
-  run() {
+  // Latest wins: while the reader's own run is in flight, only the newest settings wait for it (a slider
+  // storm computes two positions at most). A background check in flight does not hold a change back:
+  // the change is sent at once and the worker drops the check if it has not started.
+  run(background = false) {
     const params = { ...this.values };
     if (this.inFlight !== null && runtime.worker) {
-      this.queued = params; // coalesce: only the newest params of a slider storm are computed
-      return;
+      if (sameData(params, this.sentParams)) {
+        this.queued = null; // e.g. a slider's "input" then "change" at one position: the run in flight answers
+        return;
+      }
+      if (!this.inFlightBackground) {
+        this.queued = params;
+        return;
+      }
     }
     this.queued = null;
     this.sentParams = params;
-    this.inFlight = request(this, params);
+    this.inFlightBackground = background;
+    this.inFlight = request(this, params, background);
+    if (!background) this.busySoon();
+  }
+
+  // A run that takes longer than a moment (training a model, a cold start) says so and dims the results
+  // it will replace, so a slow setting never looks like a dead control; the other controls stay live.
+  busySoon() {
+    clearTimeout(this.busyTimer);
+    this.busyTimer = setTimeout(() => {
+      if (this.inFlight === null || this.root.dataset.state !== "ready") return;
+      this.root.dataset.busy = "true";
+      this.root.setAttribute("aria-busy", "true");
+      this.status("Computing the results for the new settings…");
+    }, BUSY_AFTER_MS);
+  }
+
+  notBusy() {
+    clearTimeout(this.busyTimer);
+    if (!this.root.dataset.busy) return;
+    delete this.root.dataset.busy;
+    this.root.removeAttribute("aria-busy");
+    if (this.root.dataset.state === "ready") this.markReady();
   }
 
   receive(id, payload) {
-    if (id !== this.inFlight) return;
+    if (id !== this.inFlight) return; // stale: a newer run of this widget was sent since
     this.inFlight = null;
     if (this.queued) {
-      this.run(); // a newer state is waiting: this result is already stale
+      this.run(); // newer settings are waiting: this result is already stale
       return;
     }
+    this.notBusy();
     if (!payload.ok) {
       if (this.fromLink && !this.lastGood) {
         // the shared state is stale for this version of the widget: fall back to the default
@@ -386,13 +425,16 @@ class Controller {
     this.fromLink = false;
     const since = (t) => (this.changedAt === null ? null : t - this.changedAt);
     const received = performance.now();
-    this.show(payload).then(() => {
+    this.show(payload).then((metricsAt) => {
       this.lastGood = payload;
       this.markReady();
       // timings for the benchmark: change -> result back from the worker -> metrics and charts drawn
+      // (*_at: performance.now() of each step, for callers that time from their own start)
+      const chartsAt = performance.now();
       this.root.dispatchEvent(new CustomEvent("course-widget:update", {
         bubbles: true,
-        detail: { ms: since(performance.now()), result_ms: since(received), compute_ms: payload.compute_ms },
+        detail: { ms: since(chartsAt), result_ms: since(received), metrics_ms: since(metricsAt),
+          metrics_at: metricsAt, charts_at: chartsAt, compute_ms: payload.compute_ms, worker: payload.worker },
       }));
     }, (err) => {
       this.message("The chart could not be drawn: " + (err && err.message ? err.message : err));
@@ -412,7 +454,9 @@ class Controller {
       el.textContent = m.text;
       el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
     }
+    const metricsAt = performance.now();
     await Promise.all(payload.charts.map((chart) => this.showChart(chart)));
+    return metricsAt;
   }
 
   async showChart(chart) {
@@ -422,12 +466,46 @@ class Controller {
     if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
       updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
       this.shown.set(chart.name, chart);
+      if (shown.digest) this.prepareChart(figure, chart); // still the pre-rendered picture
       return;
     }
     updateData(figure, chart);
     const old = this.views.get(chart.name);
-    this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old));
+    const drawn = await renderChart(figure.querySelector(".cw-chart-view"), chart, old);
+    const meanwhile = this.views.get(chart.name); // a chart prepared while this one was drawn
+    if (meanwhile && meanwhile !== old && meanwhile !== drawn) discardChart(meanwhile);
+    this.views.set(chart.name, drawn);
     this.shown.set(chart.name, chart);
+  }
+
+  // Building a live chart (vega view, scales, marks) costs far more than giving it new data. In idle
+  // time after the first result, each chart still shown as its pre-rendered picture gets its live
+  // view built hidden behind the picture, one chart per idle slot, so that the reader's first change
+  // of each chart only swaps the data in (see renderChart).
+  prepareChart(figure, chart) {
+    if (this.views.has(chart.name)) return;
+    (this.toPrepare ||= new Map()).set(chart.name, [figure, chart]);
+    if (this.preparing) return;
+    this.preparing = true;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
+    const next = () => {
+      const [name, job] = this.toPrepare.entries().next().value || [];
+      if (!name || !this.root.isConnected) {
+        this.preparing = false;
+        return;
+      }
+      this.toPrepare.delete(name);
+      if (this.views.has(name)) {
+        idle(next);
+        return;
+      }
+      const [fig, spec] = job;
+      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true }).then((handle) => {
+        if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
+        else this.views.set(name, handle);
+      }, () => {}).finally(() => idle(next));
+    };
+    idle(next);
   }
 
   recover() {
@@ -443,6 +521,7 @@ class Controller {
     this.failedByRuntime = true;
     this.inFlight = null;
     this.queued = null;
+    this.notBusy();
     this.setState("error");
     this.status("Live controls are unavailable; the results shown were computed when the page was built.");
     this.message(message.charAt(0).toUpperCase() + message.slice(1) + ". Change a control to try again.");

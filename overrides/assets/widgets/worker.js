@@ -2,9 +2,11 @@
 // Protocol (every request carries an id; the reply echoes it):
 //   in:  {type: "init", archive, widgets}   the content-hashed archive's file name; widget types to preload
 //        {type: "preload", widgets}         more widget types to import ahead of their first run
-//        {type: "run", id, widget, params}  params: overrides as a plain object
+//        {type: "run", id, widget, params, key?, background?}  params: overrides as a plain object;
+//                                           key: the asking widget (a newer run with the same key replaces
+//                                           one still waiting); background: runs after every other run
 //   out: {type: "ready", timings (with .loaded: the imported widget types)}  |  {type: "preloaded", widgets}
-//        {type: "fatal", error}  |  {type: "result", id, payload}
+//        {type: "fatal", error}  |  {type: "result", id, payload}  (payload.superseded: replaced unrun)
 //        {type: "snapshot", state: "stored", bytes, ms | state: "failed", error}   a snapshot was made (or not)
 const ASSETS = new URL("../", import.meta.url);
 const PYODIDE_URL = new URL("pyodide/", ASSETS).href;
@@ -146,20 +148,73 @@ self.onmessage = async (event) => {
     computeReady.then(() => postMessage({ type: "preloaded", widgets: preloadNow(msg.widgets || []) }), () => {});
     return;
   }
-  if (msg.type !== "run") return;
+  if (msg.type === "run") enqueueRun(msg);
+};
+
+// ---- runs: latest wins, the reader's changes before background checks ---------------------------
+// A run is synchronous Python: while it computes, new messages wait in the worker's event queue. Runs
+// are therefore queued here and picked one at a time on a fresh task, after every message that arrived
+// meanwhile: a newer run of the same widget replaces a waiting one (a slider storm computes only its
+// last position), and background runs (checking the pre-rendered view) wait behind the reader's.
+const waitingRuns = [];
+let drainScheduled = false;
+// Background runs start only once the reader has left the runtime alone this long (since it was ready,
+// or since their last change was computed): a reader's next move does not queue behind them.
+const BACKGROUND_AFTER_MS = 300;
+let readerBusyUntil = 0;
+computeReady.then(() => { readerBusyUntil = Math.max(readerBusyUntil, performance.now() + BACKGROUND_AFTER_MS); }, () => {});
+
+function enqueueRun(msg) {
+  if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS;
+  const same = msg.key == null ? -1 : waitingRuns.findIndex((r) => r.key === msg.key);
+  if (same >= 0) {
+    const [stale] = waitingRuns.splice(same, 1);
+    postMessage({ type: "result", id: stale.id, payload: { ok: false, superseded: true, error: "superseded" } });
+  }
+  waitingRuns.push(msg);
+  scheduleDrain();
+}
+
+function scheduleDrain() {
+  if (drainScheduled || !waitingRuns.length) return;
+  drainScheduled = true;
+  setTimeout(drainRuns, 0);
+}
+
+async function drainRuns() {
   let compute;
   try {
     compute = await computeReady;
   } catch (err) {
+    waitingRuns.length = 0;
     return; // "fatal" was already posted; the page restarts the worker on the next interaction
   }
+  drainScheduled = false;
+  const next = waitingRuns.findIndex((r) => !r.background);
+  const quietIn = readerBusyUntil - performance.now();
+  if (next < 0 && quietIn > 0) {
+    drainScheduled = true;
+    setTimeout(drainRuns, quietIn);
+    return;
+  }
+  const [msg] = waitingRuns.splice(next >= 0 ? next : 0, 1);
+  if (!msg) return;
+  postMessage({ type: "result", id: msg.id, payload: runOnce(compute, msg) });
+  if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS; // the quiet starts now
+  scheduleDrain(); // on a new task, so messages that came in during this run are queued first
+}
+
+function runOnce(compute, msg) {
   const started = performance.now();
   let payload;
   try {
-    payload = JSON.parse(compute(msg.widget, JSON.stringify(msg.params || {})));
+    const text = compute(msg.widget, JSON.stringify(msg.params || {}));
+    const computed = performance.now();
+    payload = JSON.parse(text);
+    payload.worker = { python_ms: computed - started, parse_ms: performance.now() - computed, bytes: text.length };
   } catch (err) {
     payload = { ok: false, error: "the simulation failed: " + oneLine(err), param: null };
   }
   payload.compute_ms = performance.now() - started;
-  postMessage({ type: "result", id: msg.id, payload });
-};
+  return payload;
+}

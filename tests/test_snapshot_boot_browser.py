@@ -74,6 +74,7 @@ def run_everything(page) -> dict:
         payload = page.evaluate("([t, p]) => window.__courseWidgets.run(t, p)", [wtype, params])
         assert payload["ok"], (wtype, name, payload)
         payload.pop("compute_ms")
+        payload.pop("worker", None)  # the worker's own timings of this run, not a result
         results[f"{wtype}@{name}"] = payload
     return results
 

@@ -57,6 +57,26 @@ function fitted(spec, scale) {
   return spec;
 }
 
+// The spec as a small screen draws it, by the rules the build used for the narrow pictures
+// (hooks/widgets/build.py narrow_spec; `config` is NARROW_CHART_CONFIG, from the widget's data):
+// side-by-side views stacked, legends below the plot, long labels cut.
+export function narrowSpec(spec, config) {
+  const { hconcat, ...rest } = spec;
+  const out = Array.isArray(hconcat) ? { ...rest, vconcat: hconcat } : { ...spec };
+  const merged = { ...(spec.config || {}) };
+  for (const [key, rules] of Object.entries(config)) merged[key] = { ...rules, ...(merged[key] || {}) };
+  out.config = merged;
+  return legendsBelow(out);
+}
+
+function legendsBelow(node) {
+  if (Array.isArray(node)) return node.map(legendsBelow);
+  if (!node || typeof node !== "object") return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, legendsBelow(v)]));
+  if (out.legend && typeof out.legend === "object") out.legend = { ...out.legend, orient: "bottom" };
+  return out;
+}
+
 function plotWidth(spec) {
   const key = CONCATS.find((k) => Array.isArray(spec[k]));
   if (!key) return 0;
@@ -78,11 +98,14 @@ async function embed(container, compiled) {
   }
 }
 
-// -> {view, shape}: the handle to pass back as `previous` on the next update
-export async function renderChart(container, chart, previous) {
+// -> {view, shape}: the handle to pass back as `previous` on the next update. `narrow`: the small-screen
+// config (see narrowSpec), or null for the wide layout.
+export async function renderChart(container, chart, previous, narrow) {
   await loadVega();
-  let scale = Number(container.dataset.scale || 1);
-  let compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+  const spec = narrow ? narrowSpec(chart.spec, narrow) : chart.spec;
+  const scaleKey = narrow ? "scaleNarrow" : "scale"; // measured once per layout
+  let scale = Number(container.dataset[scaleKey] || 1);
+  let compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
   let parts = splitData(compiled);
   if (previous && parts.inPlace && previous.shape === parts.shape) {
     const { vega } = window;
@@ -93,16 +116,16 @@ export async function renderChart(container, chart, previous) {
     return previous;
   }
   let { target, result } = await embed(container, compiled);
-  const plots = plotWidth(chart.spec);
+  const plots = plotWidth(spec);
   const available = container.clientWidth;
   const drawn = Number((target.querySelector("svg") || {}).getAttribute?.("width")) || 0;
-  if (plots && available && drawn && !container.dataset.scale && Math.abs(drawn - available) > 4) {
+  if (plots && available && drawn && !container.dataset[scaleKey] && Math.abs(drawn - available) > 4) {
     // first drawing of a concatenation: scale its views so the whole chart takes the container's width
     scale = Math.max(0.3, (available - (drawn - plots * scale)) / (plots * scale)) * scale;
-    container.dataset.scale = String(scale);
+    container.dataset[scaleKey] = String(scale);
     result.view.finalize();
     target.remove();
-    compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+    compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
     parts = splitData(compiled);
     ({ target, result } = await embed(container, compiled));
   }

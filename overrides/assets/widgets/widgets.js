@@ -114,6 +114,10 @@ runtime.run = (type, params, archive) => new Promise((resolve) => {
 
 // ---- one widget ----------------------------------------------------------------------------------
 
+// Quiet time before the result sentence is announced: long enough for a held arrow key or a slider
+// drag to finish, short enough to follow the reader's change.
+const ANNOUNCE_DELAY_MS = 700;
+
 class Controller {
   constructor(root) {
     this.root = root;
@@ -172,7 +176,18 @@ class Controller {
   }
 
   status(text) {
-    this.root.querySelector(".cw-status").textContent = text;
+    const el = this.root.querySelector(".cw-status");
+    if (el.textContent !== text) el.textContent = text; // an unchanged status is not announced again
+  }
+
+  // The result in one sentence (computed in Python with the result), written to the polite live region
+  // once the results have settled: a slider storm is announced once, not at every step.
+  announce(sentence) {
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      const el = this.root.querySelector(".cw-live-summary");
+      if (el && sentence && el.textContent !== sentence) el.textContent = sentence;
+    }, ANNOUNCE_DELAY_MS);
   }
 
   message(text) {
@@ -246,6 +261,26 @@ class Controller {
       this.changed();
     });
     this.root.querySelector('[data-role="share"]').addEventListener("click", () => this.share());
+    this.bindDock();
+  }
+
+  // Small screens: the parameters fold behind the dock's "Controls" button (the CSS keeps the dock in
+  // view while the charts scroll); Escape folds them and returns to the button.
+  bindDock() {
+    const dock = this.root.querySelector(".cw-dock");
+    const toggle = dock && dock.querySelector(".cw-dock-toggle");
+    if (!toggle) return;
+    const open = (on) => {
+      toggle.setAttribute("aria-expanded", String(on));
+      dock.dataset.open = on ? "true" : "false";
+    };
+    toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+    dock.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || toggle.getAttribute("aria-expanded") !== "true") return;
+      if (event.target.closest("select")) return; // Escape closes an open menu first
+      open(false);
+      toggle.focus();
+    });
   }
 
   // The URL already carries the state (writeFragment); copy it, or show it when the clipboard is closed.
@@ -405,17 +440,21 @@ class Controller {
 
   async show(payload) {
     for (const [name, m] of Object.entries(payload.metrics)) {
-      const el = this.root.querySelector(`[data-metric="${CSS.escape(name)}"]`);
-      if (!el) continue;
-      el.textContent = m.text;
-      el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
+      const key = CSS.escape(name);
+      for (const el of this.root.querySelectorAll(`[data-metric="${key}"], [data-compact-metric="${key}"]`)) {
+        el.textContent = m.text;
+        el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
+      }
     }
+    this.announce(payload.summary);
     await Promise.all(payload.charts.map((chart) => this.showChart(chart)));
   }
 
   async showChart(chart) {
     const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
     if (!figure) return;
+    const line = figure.querySelector(".cw-chart-summary");
+    if (line && line.textContent !== chart.summary) line.textContent = chart.summary || "";
     const shown = this.shown.get(chart.name);
     if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
       updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
@@ -424,7 +463,8 @@ class Controller {
     }
     updateData(figure, chart);
     const old = this.views.get(chart.name);
-    this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old));
+    const narrow = this.data.narrow && matchMedia(this.data.narrow.media).matches ? this.data.narrow.config : null;
+    this.views.set(chart.name, await renderChart(figure.querySelector(".cw-chart-view"), chart, old, narrow));
     this.shown.set(chart.name, chart);
   }
 

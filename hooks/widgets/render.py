@@ -205,21 +205,22 @@ def chart_html(chart: dict[str, Any], svgs: tuple[str, str], widget_type: str, p
     # <img> shows them without JavaScript (vl-convert escapes every text it draws)
     (wide, wide_size), (narrow, narrow_size) = (_svg_file(svg) for svg in svgs)
     summary_id = f"{element_id}-summary"
+    line = chart.get("summary", "")
     return (
         f'<figure class="cw-chart" data-chart="{_a(name)}">'
         f'<figcaption class="cw-chart-title">{escape(title)}</figcaption>'
-        f'<p class="cw-chart-summary" id="{_a(summary_id)}">{escape(chart.get("summary", ""))}</p>'
-        f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}" '
-        f'aria-describedby="{_a(summary_id)}">'
-        f'<picture><source media="{_a(NARROW_MEDIA)}" srcset="{_a(prefix)}assets/widgets/{_a(narrow)}"{narrow_size}>'
+        + (f'<p class="cw-chart-summary" id="{_a(summary_id)}">{escape(line)}</p>' if line else "")
+        + f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}"'
+        + (f' aria-describedby="{_a(summary_id)}">' if line else ">")
+        + f'<picture><source media="{_a(NARROW_MEDIA)}" srcset="{_a(prefix)}assets/widgets/{_a(narrow)}"{narrow_size}>'
         f'<img class="cw-static" src="{_a(prefix)}assets/widgets/{_a(wide)}" alt=""{wide_size} decoding="async">'
         f'</picture></div>'
-        f'<details class="cw-table"><summary>Data table</summary>'
+        + '<details class="cw-table"><summary>Data table</summary>'
         # focusable, so keyboard users can scroll it
-        f'<div class="cw-table-scroll" tabindex="0" role="region" aria-label="{_a(f"Data of {title}")}">'
-        f'{_table_html(rows, title)}</div></details>'
-        f'{_downloads_html(f"{widget_type}-{name}")}'
-        f"</figure>"
+        + f'<div class="cw-table-scroll" tabindex="0" role="region" aria-label="{_a(f"Data of {title}")}">'
+        + f'{_table_html(rows, title)}</div></details>'
+        + f'{_downloads_html(f"{widget_type}-{name}")}'
+        + "</figure>"
     )
 
 

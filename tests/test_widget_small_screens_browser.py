@@ -157,6 +157,7 @@ def test_phone_first_screen_shows_the_comparison(browser, base_url, wtype, schem
         toggle = rect(pg, root(wtype) + " .cw-dock-toggle")
         assert toggle["bottom"] <= PHONE["height"], toggle
         assert overflow(pg) <= 0
+        assert axe_violations(pg, root(wtype)) == []
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

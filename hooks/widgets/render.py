@@ -300,18 +300,11 @@ def controls_html(widget: Widget, values: dict[str, Any], prefix: str) -> str:
     return "".join(parts)
 
 
-def _shown(metrics: dict[str, dict[str, Any]], name: str) -> tuple[str, str]:
-    """(display text, data-value) of one formatted metric."""
-    shown = metrics.get(name, {"value": None, "text": "—"})
-    return shown["text"], "" if shown["value"] is None else json.dumps(shown["value"])
-
-
 def compact_html(widget: Widget, metrics: dict[str, dict[str, Any]], prefix: str) -> str:
     """What a small screen shows first: the widget's comparison table, or its 4-6 key numbers, plus the
     toggle for the full set (the CSS shows this only on small screens; wide screens show every number)."""
     def cell(name: str, tag: str) -> str:
-        text, value = _shown(metrics, name)
-        return f'<{tag} data-compact-metric="{_a(name)}" data-value="{_a(value)}">{escape(text)}</{tag}>'
+        return _metric_cell(metrics, name, tag, "data-compact-metric")
 
     labels = {m.name: m.label for m in widget.metrics}
     if widget.comparison:
@@ -320,8 +313,8 @@ def compact_html(widget: Widget, metrics: dict[str, dict[str, Any]], prefix: str
             f'<tr><th scope="row">{escape(label)}</th>'
             + "".join(cell(f"{row}.{col}", "td") for col, _ in widget.comparison.columns) + "</tr>"
             for row, label in widget.comparison.rows)
-        compact = (f'<table class="cw-compare"><caption class="cw-visually-hidden">Key numbers by '
-                   f'{escape(widget.title.lower())}</caption><thead><tr><td></td>{head}</tr></thead>'
+        compact = (f'<table class="cw-compare"><caption class="cw-visually-hidden">Key numbers: '
+                   f'{escape(widget.title)}</caption><thead><tr><td></td>{head}</tr></thead>'
                    f'<tbody>{body}</tbody></table>')
     elif widget.key_metrics:
         compact = '<dl class="cw-key">' + "".join(
@@ -334,16 +327,18 @@ def compact_html(widget: Widget, metrics: dict[str, dict[str, Any]], prefix: str
             f'</summary></details>')
 
 
+def _metric_cell(metrics: dict[str, dict[str, Any]], name: str, tag: str, attribute: str = "data-metric") -> str:
+    """One formatted metric as ``<tag attribute=name data-value=raw JSON>text</tag>`` (widgets.js updates
+    both attributes' cells with every live result)."""
+    shown = metrics.get(name, {"value": None, "text": "—"})
+    value = "" if shown["value"] is None else json.dumps(shown["value"])
+    return f'<{tag} {attribute}="{_a(name)}" data-value="{_a(value)}">{escape(shown["text"])}</{tag}>'
+
+
 def metrics_html(widget: Widget, metrics: dict[str, dict[str, Any]]) -> str:
-    items = []
-    for m in widget.metrics:
-        shown = metrics.get(m.name, {"value": None, "text": "—"})
-        value = "" if shown["value"] is None else json.dumps(shown["value"])
-        items.append(
-            f'<div class="cw-metric"><dt>{escape(m.label)}</dt>'
-            f'<dd data-metric="{_a(m.name)}" data-value="{_a(value)}">{escape(shown["text"])}</dd></div>'
-        )
-    return f'<dl class="cw-metrics">{"".join(items)}</dl>'
+    items = "".join(f'<div class="cw-metric"><dt>{escape(m.label)}</dt>{_metric_cell(metrics, m.name, "dd")}</div>'
+                    for m in widget.metrics)
+    return f'<dl class="cw-metrics">{items}</dl>'
 
 
 def check_widget(widget_type: str, data_path: str, docs_dir: str | Path) -> tuple[ScenarioFile, dict[str, Any]]:

@@ -848,7 +848,7 @@ def describe(result: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict
     worst = {s: format_value(_extreme(v, np.max), ".3g", "ms") for s, v in _per_strategy(tl, "p95_ms").items()}
     dropped = {s: format_value(m[s]["dropped_requests"], ",.0f") for s in STRATEGIES}
     slo = format_value(result["params"]["slo_ms"], ".3g", "ms")
-    demand_line = (f"Demand peaks at {format_value(float(demand[peak]), ',.0f', 'req/s')} at hour "
+    demand_line = (f"Demand peaks at {format_value(float(demand[peak]), '.3g', 'req/s')} at hour "
                    f"{format_value(float(hours[peak]), '.1f')}" if peak is not None else "No demand")
     return {
         "sentence": sentence,

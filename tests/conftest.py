@@ -122,11 +122,12 @@ def browser():
 
 
 @contextlib.contextmanager
-def recording_page(browser, base_url: str):
-    """A fresh browser context (empty storage). Every request and console error is recorded; on exit
-    it fails if any request left the site's origin, or if the console showed an error in a test that
-    did not break something on purpose (``page.expect_console_errors = True``)."""
-    context = browser.new_context(service_workers="block")
+def recording_page(browser, base_url: str, **context_options):
+    """A fresh browser context (empty storage; ``context_options`` as Playwright's ``new_context``, e.g. a
+    viewport or colour scheme). Every request and console error is recorded; on exit it fails if any
+    request left the site's origin, or if the console showed an error in a test that did not break
+    something on purpose (``page.expect_console_errors = True``)."""
+    context = browser.new_context(service_workers="block", **context_options)
     pg = context.new_page()
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
     pg.seen_requests = []

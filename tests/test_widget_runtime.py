@@ -164,12 +164,16 @@ def test_widget_html_has_real_static_results(toy_docs):
     assert '<dd data-metric="utilisation" data-value="0.5">50.0%</dd>' in html
     assert '<dd data-metric="stable" data-value="true">yes</dd>' in html
     view = re.search(r'<div class="cw-chart-view" data-view="static"[^>]*>(.*?)</div>', html, re.S).group(1)
-    # the picture is a content-hashed file beside the page, shown with <img> (works without JavaScript)
-    src = re.fullmatch(r'<img class="cw-static" src="\.\./\.\./assets/widgets/(charts/[0-9a-f]{16}\.svg)" alt="" '
-                       r'width="\d+" height="\d+" decoding="async">', view).group(1)
+    # the picture is a content-hashed file beside the page, shown with <img> (works without JavaScript),
+    # with a narrower drawing for small screens
+    narrow, src = re.fullmatch(
+        r'<picture><source media="\(max-width: 600px\)" srcset="\.\./\.\./assets/widgets/(charts/[0-9a-f]{16}\.svg)" '
+        r'width="\d+" height="\d+"><img class="cw-static" src="\.\./\.\./assets/widgets/(charts/[0-9a-f]{16}\.svg)" '
+        r'alt="" width="\d+" height="\d+" decoding="async"></picture>', view).groups()
     svg = build.STATIC_FILES[src].decode()
     assert svg.startswith("<svg") and "<path" in svg and 'width="640"' in svg
     assert "aria-label" not in svg and not re.search(r'="[^"]*\d\.\d{3}', svg)  # compact: no per-mark text
+    assert f'width="{build.NARROW_CHART_WIDTH}"' in build.STATIC_FILES[narrow].decode()
     data = embedded(html)
     assert data["initial"] == {"scenario": "calm", "params": toy_widget.WIDGET.validate({"arrival_rate": 50})}
     assert data["archive"] == build.widgets_archive()[0]

@@ -68,6 +68,11 @@ def snapshot(page, wtype: str) -> dict:
     )
 
 
+def is_picture(view_html: str) -> bool:
+    """The pre-rendered chart: a <picture> (a narrow drawing for small screens) around the static <img>."""
+    return view_html.startswith("<picture><source ") and '<img class="cw-static"' in view_html
+
+
 def embedded(page, wtype: str) -> dict:
     return json.loads(page.evaluate("(sel) => document.querySelector(sel + ' template.cw-data').content.textContent",
                                     root_of(wtype)))
@@ -123,7 +128,7 @@ def test_static_results_without_javascript(browser, base_url, site_dir, lesson):
         for wtype in static_widget_types(site_dir, lesson):
             snap = snapshot(page, wtype)
             assert snap["state"] == "static"
-            assert snap["charts"] and all(c.startswith('<img class="cw-static"') for c in snap["charts"])
+            assert snap["charts"] and all(is_picture(c) for c in snap["charts"])
             # every picture arrived and is drawn (content-hashed SVG files beside the page)
             page.wait_for_function("(sel) => [...document.querySelectorAll(sel + ' img.cw-static')].every("
                                    "(i) => i.complete && i.naturalWidth > 0)", arg=root_of(wtype))
@@ -137,7 +142,7 @@ def test_static_results_without_javascript(browser, base_url, site_dir, lesson):
 def test_goes_live_follows_controls_and_shares_state(page, base_url, widget_type):
     page.goto(base_url + LESSON, wait_until="domcontentloaded")
     first = snapshot(page, widget_type)
-    assert first["state"] in ("static", "loading") and first["charts"][0].startswith("<img")
+    assert first["state"] in ("static", "loading") and is_picture(first["charts"][0])
     assert wait_state(page, widget_type) == "ready"
     live = snapshot(page, widget_type)
     assert live["message"] == ""
@@ -261,7 +266,7 @@ def test_pyodide_blocked_keeps_static_view_then_recovers(page, base_url, widget_
     assert wait_state(page, widget_type, ("ready", "error")) == "error"
     snap = snapshot(page, widget_type)
     assert "could not load" in snap["message"] and "try again" in snap["message"]
-    assert snap["charts"][0].startswith("<img") and set(snap["views"]) == {"static"}
+    assert is_picture(snap["charts"][0]) and set(snap["views"]) == {"static"}
     assert all(text.strip() for text in snap["metrics"].values())
     # the runtime comes back: the next interaction restarts the worker
     page.context.unroute("**/assets/pyodide/**")

@@ -10,13 +10,11 @@ only: this runs in Pyodide.
 from __future__ import annotations
 
 import json
-import math
-import re
 import traceback
 from typing import Any
 
 from . import registry
-from .core import ParamError, metric_value
+from .core import ParamError, format_value, metric_value  # noqa: F401 - format_value: the API's name for it
 
 
 def run(widget_type: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -24,46 +22,6 @@ def run(widget_type: str, overrides: dict[str, Any] | None = None) -> dict[str, 
     widget = registry.get(widget_type)
     result = widget.run(overrides)
     return {"result": result, "charts": widget.charts(result)}
-
-
-def _without_exponent(value: Any, fmt: str, text: str) -> str:
-    """Readers parse "1,996" faster than "2e+03": a ``g`` format that fell back to an exponent for a
-    number below a trillion is redone as a rounded, grouped integer with the same significant digits."""
-    match = re.fullmatch(r"(,?)\.(\d+)g", fmt)
-    if not match or "e" not in text or not 1 <= abs(value) < 1e12:
-        return text
-    digits = int(match.group(2))
-    rounded = round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
-    return format(rounded, ",.0f")
-
-
-def _si(value: float, digits: int) -> str:
-    """``.3s`` as in d3-format: significant digits with an SI prefix (1.32G for 1.318e9)."""
-    if value == 0:
-        return "0"
-    group = max(-4, min(4, int(math.floor(math.log10(abs(value)) / 3))))
-    return f"{value / 1000 ** group:.{digits}g}{'pnµm kMGT'[group + 4].strip()}"
-
-
-def format_value(value: Any, fmt: str, unit: str = "") -> str:
-    """``value`` formatted with a Python format spec, plus its unit; missing values show a dash."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, str):  # a word such as "never" stands without a unit
-        return value
-    if isinstance(value, bool):
-        text = "yes" if value else "no"
-    else:
-        si = re.fullmatch(r"\.(\d+)s", fmt or "")
-        try:
-            text = _si(float(value), int(si.group(1))) if si else format(value, fmt or ".3g")
-        except (TypeError, ValueError):
-            text = str(value)
-        else:
-            text = _without_exponent(value, fmt or ".3g", text)
-    if unit and not text.endswith("%"):
-        text = f"{text}\u00a0{unit}"
-    return text
 
 
 def formatted_metrics(widget_type: str, metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -82,13 +40,24 @@ def compute(widget_type: str, overrides: dict[str, Any] | None) -> dict[str, Any
     """Run a widget; every failure comes back as data with one readable line."""
     try:
         out = run(widget_type, overrides or {})
+        out["metrics"] = formatted_metrics(widget_type, out["result"].get("metrics", {}))
+        describe(widget_type, out)
     except ParamError as err:
         return {"ok": False, "error": str(err), "param": err.param}
     except Exception as err:  # a bug in a simulator must not kill the worker or lose the chart
         text = f"the simulation failed: {type(err).__name__}: {err}".splitlines()[0]
         return {"ok": False, "error": text + _where(err), "param": None}
-    out["metrics"] = formatted_metrics(widget_type, out["result"].get("metrics", {}))
     return {"ok": True, **out}
+
+
+def describe(widget_type: str, out: dict[str, Any]) -> None:
+    """Adds the widget's words for this result: ``out["summary"]`` (one sentence) and a ``"summary"``
+    line on every chart (empty when the widget says nothing about it)."""
+    widget = registry.get(widget_type)
+    said = widget.describe(out["result"], out["metrics"]) if widget.describe else {"sentence": "", "charts": {}}
+    out["summary"] = said["sentence"]
+    for chart in out["charts"]:
+        chart["summary"] = said["charts"].get(chart["name"], "")
 
 
 def _where(err: BaseException) -> str:

@@ -12,6 +12,7 @@ every value and raises :class:`ParamError` with one line naming the parameter an
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -141,6 +142,24 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """Key metrics as a small table, the first thing a phone shows: one row per ``(key, label)`` of
+    ``rows`` (e.g. a strategy), one column per ``(name, label)`` of ``columns``; the cell is the
+    metric ``f"{row key}.{column name}"``."""
+
+    rows: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+
+    def metric_names(self) -> list[str]:
+        return [f"{row}.{col}" for row, _ in self.rows for col, _ in self.columns]
+
+
+# What ``describe`` returns: {"sentence": the result in one sentence (announced to screen readers after
+# a change), "charts": {chart name: one line saying what that chart shows}}.
+Description = dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Widget:
     type: str
     title: str
@@ -151,12 +170,24 @@ class Widget:
     metrics: tuple[Metric, ...] = ()
     # Cross-parameter rules (e.g. tp*pp must divide the GPU count); raise ParamError.
     check: Callable[[dict[str, Any]], None] | None = None
+    # What a small screen shows first (the full metric set is one tap away): a comparison table, or
+    # else these 4-6 key metrics.
+    comparison: Comparison | None = None
+    key_metrics: tuple[str, ...] = ()
+    # (result, formatted metrics) -> Description; computed with the result, so the build's static page
+    # and the live widget say the same thing.
+    describe: Callable[[dict[str, Any], dict[str, dict[str, Any]]], Description] | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
         if len(self._by_name) != len(self.params):
             raise ValueError(f"widget {self.type}: duplicate parameter names")
+        declared = {m.name for m in self.metrics}
+        shown = list(self.key_metrics) + (self.comparison.metric_names() if self.comparison else [])
+        unknown = [name for name in shown if name not in declared]
+        if unknown:
+            raise ValueError(f"widget {self.type}: key metrics {unknown} are not among its metrics")
 
     def param(self, name: str) -> Param:
         try:
@@ -250,12 +281,56 @@ def plain(value: Any) -> Any:
     return value
 
 
+# --- display text of a value: key numbers, live summaries and chart summaries all use it ----------
+
+def _without_exponent(value: Any, fmt: str, text: str) -> str:
+    """Readers parse "1,996" faster than "2e+03": a ``g`` format that fell back to an exponent for a
+    number below a trillion is redone as a rounded, grouped integer with the same significant digits."""
+    match = re.fullmatch(r"(,?)\.(\d+)g", fmt)
+    if not match or "e" not in text or not 1 <= abs(value) < 1e12:
+        return text
+    digits = int(match.group(2))
+    rounded = round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
+    return format(rounded, ",.0f")
+
+
+def _si(value: float, digits: int) -> str:
+    """``.3s`` as in d3-format: significant digits with an SI prefix (1.32G for 1.318e9)."""
+    if value == 0:
+        return "0"
+    group = max(-4, min(4, int(math.floor(math.log10(abs(value)) / 3))))
+    return f"{value / 1000 ** group:.{digits}g}{'pnµm kMGT'[group + 4].strip()}"
+
+
+def format_value(value: Any, fmt: str, unit: str = "") -> str:
+    """``value`` formatted with a Python format spec, plus its unit; missing values show a dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, str):  # a word such as "never" stands without a unit
+        return value
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        si = re.fullmatch(r"\.(\d+)s", fmt or "")
+        try:
+            text = _si(float(value), int(si.group(1))) if si else format(value, fmt or ".3g")
+        except (TypeError, ValueError):
+            text = str(value)
+        else:
+            text = _without_exponent(value, fmt or ".3g", text)
+    if unit and not text.endswith("%"):
+        text = f"{text}\u00a0{unit}"
+    return text
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 __all__ = [
+    "Comparison",
     "Memo",
+    "format_value",
     "Metric",
     "Param",
     "ParamError",

@@ -77,7 +77,7 @@ import numpy as np
 
 from . import compression as comp
 from . import ml
-from .core import VEGA_LITE_SCHEMA, Memo, Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Memo, Metric, Param, ParamError, Widget, format_value
 
 CATALOG_FILE = Path(__file__).with_name("data") / "serving_hardware.json"
 
@@ -884,6 +884,47 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def describe(result: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The result in one sentence and one line per chart (screen readers, small screens)."""
+    text = {name: shown["text"] for name, shown in metrics.items()}
+    params, series, m = result["params"], result["series"], result["metrics"]
+    sentence = (f"Accuracy {text['accuracy']} ({text['accuracy_delta']} vs fp32), p95 {text['p95_ms']}, "
+                f"{text['instances']} instances, {text['cost_per_million']} per million predictions, "
+                f"{text['monthly_cost_usd']} a month.")
+    pareto = _records(series["pareto"], _finite("p95_ms", "cost_per_million"))
+    meeting = [r for r in pareto if r["slo_met"]]
+    cheapest = next((r for r in pareto if r["cheapest_meeting_slo"]), None)
+    slo = format_value(params["slo_ms"], ".3g", "ms")
+    best = (f"the cheapest that does: {cheapest['hardware']} {cheapest['precision']} batch {cheapest['batch_size']}, "
+            f"{format_value(cheapest['cost_per_million'], ',.4g', 'USD')} per million" if cheapest else "none does")
+    sweep = [r for r in _records(series["sparsity_sweep"]) if r["variant"] == "fp32"] or _records(series["sparsity_sweep"])
+    first, last = min(sweep, key=lambda r: r["sparsity"]), max(sweep, key=lambda r: r["sparsity"])
+    table = result["tables"]["precision"]
+    precision = [dict(zip(table["columns"], row)) for row in table["rows"]]
+    ladder = sorted(_records(series["ladder"], _finite("cost_per_million")), key=lambda r: r["cost_per_million"])
+    ladder_line = (f"Cheapest rung: {ladder[0]['rung']}, {format_value(ladder[0]['cost_per_million'], ',.4g', 'USD')}"
+                   f" per million; dearest: {ladder[-1]['rung']}, "
+                   f"{format_value(ladder[-1]['cost_per_million'], ',.4g', 'USD')}." if ladder else "No rung has a cost.")
+    groups = list(dict.fromkeys(series["cache_hit_curve"]["distinct_inputs"]))
+    return {
+        "sentence": sentence,
+        "charts": {
+            "pareto": f"{len(pareto)} configurations, {len(meeting)} meet the {slo} SLO; {best}.",
+            "sparsity": (f"{first['variant']} accuracy {format_value(first['accuracy'], '.1%')} with "
+                         f"{format_value(first['sparsity'], '.0%')} of weights pruned, "
+                         f"{format_value(last['accuracy'], '.1%')} with {format_value(last['sparsity'], '.0%')}; "
+                         f"the dashed line marks the chosen {format_value(params['sparsity'], '.0%')}."),
+            "precision": "Size and accuracy: " + ", ".join(
+                f"{r['variant']} {format_value(r['bytes'], ',.0f', 'B')} at {format_value(r['accuracy'], '.1%')}"
+                for r in precision) + ".",
+            "ladder": ladder_line,
+            "cache": (f"Hit rate against cache size for {len(groups)} input sets; this scenario's "
+                      f"{format_value(params['cache'], ',.0f')} entries hit {text['cache_hit_rate']} "
+                      f"(at most {format_value(max(series['cache_hit_curve']['hit_rate'], default=None), '.1%')})."),
+        },
+    }
+
+
 # ==================================================================================================
 # widget
 # ==================================================================================================
@@ -966,4 +1007,6 @@ WIDGET = Widget(
         Metric("fits_on_device", "Fits on device", "", ""),
     ),
     check=check,
+    key_metrics=("accuracy", "p95_ms", "instances", "cost_per_million", "monthly_cost_usd", "cache_hit_rate"),
+    describe=describe,
 )

@@ -51,7 +51,7 @@ import numpy as np
 
 from . import distributed_sgd, ml
 from . import parallelism as par
-from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget, format_value
 
 GPUS = tuple(par.gpu_catalog())
 PS_INSTANCES = tuple(par.ps_instance_catalog())
@@ -717,6 +717,51 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def describe(result: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The result in one sentence and one line per chart (screen readers, small screens)."""
+    text = {name: shown["text"] for name, shown in metrics.items()}
+    m, series, params = result["metrics"], result["series"], result["params"]
+    fits = "fits" if m["fits_in_memory"] else "does not fit"
+    sentence = (f"{text['memory_per_gpu_gb']} per GPU ({fits}), step {text['step_time_s']}, "
+                f"{text['tokens_per_s']}, MFU {text['mfu']}, {text['time_to_train_days']} to train, "
+                f"{text['cost_usd']}.")
+    scaling = series["scaling"]
+    gpus = np.asarray(scaling["gpus"], dtype=float)
+    kind = np.asarray(scaling["scaling"])
+    at_most = {k: int(np.argmax(np.where(kind == k, gpus, -1))) for k in ("strong", "weak") if (kind == k).any()}
+    scaling_line = "; ".join(
+        f"{k} scaling at {format_value(gpus[i], ',.0f')} GPUs: {format_value(scaling['efficiency'][i], '.0%')} "
+        f"efficient, {format_value(scaling['tokens_per_s'][i], '.3s', 'tokens/s')}" for k, i in at_most.items())
+    zero = series["memory_by_zero_stage"]
+    totals = np.sum([zero[k] for k in ("params_gb", "grads_gb", "optimizer_gb", "activations_gb")], axis=0)
+    memory_line = ", ".join(f"ZeRO {stage} {format_value(total, '.1f', 'GB')}"
+                            for stage, total in zip(zero["zero_stage"], totals.tolist()))
+    parts = (("compute_s", "compute"), ("tp_comm_s", "tensor-parallel comm"), ("pp_comm_s", "pipeline sends"),
+             ("pp_bubble_s", "pipeline bubble"), ("dp_comm_s", "data-parallel comm"))
+    step_line = ", ".join(f"{label} {format_value(m[key], '.3g', 's')}" for key, label in parts)
+    curve = series["lab_curve"]
+    sweep = series["lab_sweep"]
+    return {
+        "sentence": sentence,
+        "charts": {
+            "scaling": f"{scaling_line[:1].upper()}{scaling_line[1:]}.",
+            "memory": (f"Memory per GPU: {memory_line}, against {format_value(m['gpu_usable_gb'], '.1f', 'GB')} "
+                       f"usable; ZeRO {params['zero_stage']} is chosen."),
+            "step_time": f"One step takes {text['step_time_s']}: {step_line}.",
+            "pipeline": (f"{m['timeline_stages']} stages, {m['timeline_micro_batches']} micro-batches, "
+                         f"{params['schedule']} schedule: the GPUs are idle "
+                         f"{format_value(m['timeline_bubble_fraction'], '.0%')} of the time."),
+            "lab_curve": (f"Held-out loss goes from {format_value(curve['test_loss'][0], '.3f')} to "
+                          f"{format_value(curve['test_loss'][-1], '.3f')} in {len(curve['step'])} steps; held-out "
+                          f"accuracy ends at {format_value(curve['test_accuracy'][-1], '.1%')}."),
+            "lab_sweep": (f"Fastest to the target loss: {m['lab_best_workers']} workers, "
+                          f"{format_value(m['lab_best_speedup'], '.3g')} times one worker; the exchange takes "
+                          f"{format_value(sweep['comm_ms'][-1], '.3g', 'ms')} per step at "
+                          f"{sweep['workers'][-1]} workers."),
+        },
+    }
+
+
 METRICS = (
     Metric("params_total", "Parameters", "", ".3s"),
     Metric("memory_per_gpu_gb", "Memory per GPU", "GB", ".1f"),
@@ -751,4 +796,7 @@ WIDGET = Widget(
     charts=charts,
     metrics=METRICS,
     check=check,
+    key_metrics=("memory_per_gpu_gb", "fits_in_memory", "step_time_s", "tokens_per_s", "time_to_train_days",
+                 "cost_usd"),
+    describe=describe,
 )

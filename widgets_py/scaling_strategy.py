@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from . import queueing
-from .core import VEGA_LITE_SCHEMA, Memo, Metric, Param, ParamError, Widget
+from .core import VEGA_LITE_SCHEMA, Comparison, Memo, Metric, Param, ParamError, Widget, format_value
 
 CATALOG_FILE = Path(__file__).with_name("data") / "instance_sizes.json"
 STRATEGIES = ("vertical", "horizontal_fixed", "autoscaled")
@@ -811,6 +811,59 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Words: the result in one sentence and one line per chart (screen readers, small screens)
+
+SHORT_NAMES = {"vertical": "vertical", "horizontal_fixed": "fixed", "autoscaled": "autoscaled"}
+
+
+def _per_strategy(timeline: dict[str, list], key: str) -> dict[str, np.ndarray]:
+    strategy = np.asarray(timeline["strategy"])
+    values = np.asarray(timeline[key], dtype=float)  # None (no served request) becomes NaN
+    return {s: values[strategy == s] for s in STRATEGIES}
+
+
+def _each(values: dict[str, str]) -> str:
+    return ", ".join(f"{SHORT_NAMES[s]} {values[s]}" for s in STRATEGIES)
+
+
+def _extreme(values: np.ndarray, pick) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(pick(finite)) if finite.size else None
+
+
+def describe(result: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    text = {name: shown["text"] for name, shown in metrics.items()}
+    m, tl = result["metrics"], result["series"]["timeline"]
+    others = "; ".join(f"{SHORT_NAMES[s]}: {text[f'{s}.slo_attainment']}, {text[f'{s}.cost_usd']}"
+                       for s in STRATEGIES if s != "autoscaled")
+    sentence = (f"Autoscaled: p95 {text['autoscaled.p95_ms']}, {text['autoscaled.slo_attainment']} within SLO, "
+                f"{text['autoscaled.cost_usd']} ({others}).")
+    demand = _per_strategy(tl, "demand_rps")[STRATEGIES[0]]
+    hours = _per_strategy(tl, "hour")[STRATEGIES[0]]
+    peak = int(np.nanargmax(demand)) if np.isfinite(demand).any() else None
+    capacity = {s: format_value(_extreme(v, np.max), ",.0f") for s, v in _per_strategy(tl, "capacity_rps").items()}
+    replicas = _per_strategy(tl, "replicas")
+    span = {s: " to ".join(dict.fromkeys(format_value(_extreme(v, pick), ".3g") for pick in (np.min, np.max)))
+            for s, v in replicas.items()}
+    worst = {s: format_value(_extreme(v, np.max), ".3g", "ms") for s, v in _per_strategy(tl, "p95_ms").items()}
+    dropped = {s: format_value(m[s]["dropped_requests"], ",.0f") for s in STRATEGIES}
+    slo = format_value(result["params"]["slo_ms"], ".3g", "ms")
+    demand_line = (f"Demand peaks at {format_value(float(demand[peak]), '.3g', 'req/s')} at hour "
+                   f"{format_value(float(hours[peak]), '.1f')}" if peak is not None else "No demand")
+    return {
+        "sentence": sentence,
+        "charts": {
+            "demand_capacity": f"{demand_line}; highest capacity in req/s: {_each(capacity)}.",
+            "replicas": f"Instances (mean per point): {_each(span)}.",
+            "p95": f"Highest p95 latency: {_each(worst)}; the dashed line is the {slo} SLO.",
+            "drops": f"Requests dropped in the run: {_each(dropped)}.",
+            "cost_vs_slo": (f"Cost: {_each({s: text[f'{s}.cost_usd'] for s in STRATEGIES})}; within SLO: "
+                            f"{_each({s: text[f'{s}.slo_attainment'] for s in STRATEGIES})}."),
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Parameters
 
 
@@ -916,4 +969,9 @@ WIDGET = Widget(
         )
     ),
     check=check,
+    comparison=Comparison(
+        rows=tuple((s, SHORT_NAMES[s].capitalize()) for s in STRATEGIES),
+        columns=(("p95_ms", "p95"), ("slo_attainment", "Within SLO"), ("cost_usd", "Cost")),
+    ),
+    describe=describe,
 )

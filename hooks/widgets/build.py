@@ -39,6 +39,16 @@ VENDOR_FILES = {
 # Total width (axes and legends included) of the static SVG charts: the widget's content width in the
 # lesson column, so the pictures are shown at about their natural size.
 STATIC_CHART_WIDTH = 640
+# Small screens (the widget CSS uses the same media query): charts are drawn this wide, side-by-side
+# views are stacked, legends go below the plot and long labels are cut (the table view has every value).
+# charts.js applies the same rules to the live charts (the widget's embedded data carries them).
+NARROW_MEDIA = "(max-width: 600px)"
+NARROW_CHART_WIDTH = 340
+NARROW_CHART_CONFIG = {
+    "legend": {"orient": "bottom", "direction": "horizontal", "columns": 2, "labelLimit": 130},
+    "axis": {"labelLimit": 110},
+    "title": {"limit": NARROW_CHART_WIDTH - 20},
+}
 # Pre-rendered files (SVG charts, chart data) that pages refer to by a content-hashed name under
 # assets/widgets/; filled while pages render, written by write_site_assets. {relative path: bytes}
 STATIC_FILES: dict[str, bytes] = {}
@@ -184,6 +194,31 @@ def static_spec(spec: dict[str, Any], width: float = STATIC_CHART_WIDTH, scale: 
     return spec
 
 
+def narrow_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as a small screen draws it (see NARROW_CHART_CONFIG): side-by-side views stacked, the
+    narrow config under the chart's own, every legend below its plot."""
+    spec = dict(spec)
+    if isinstance(spec.get("hconcat"), list):
+        spec["vconcat"] = spec.pop("hconcat")
+    config = dict(spec.get("config") or {})
+    for key, rules in NARROW_CHART_CONFIG.items():
+        config[key] = {**rules, **(config.get(key) or {})}
+    spec["config"] = config
+    return _legends_below(spec)
+
+
+def _legends_below(node: Any) -> Any:
+    """Every explicit ``legend`` of an encoding placed below its plot (the config cannot override them)."""
+    if isinstance(node, list):
+        return [_legends_below(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _legends_below(v) for k, v in node.items()}
+    if isinstance(out.get("legend"), dict):
+        out["legend"] = {**out["legend"], "orient": "bottom"}
+    return out
+
+
 def _svg_width(svg: str) -> float | None:
     match = re.search(r'<svg[^>]*?\swidth="([0-9.]+)"', svg)
     return float(match.group(1)) if match else None
@@ -253,6 +288,7 @@ def prerender(widget_type: str, params: dict[str, Any], cache_dir: Path | None =
     if not out["ok"]:
         raise WidgetBuildError(f"{widget_type}: default scenario fails: {out['error']}")
     out["svgs"] = [chart_svg(chart["spec"]) for chart in out["charts"]]
+    out["narrow_svgs"] = [chart_svg(narrow_spec(chart["spec"]), NARROW_CHART_WIDTH) for chart in out["charts"]]
     _write_cache(cached, out)
     return out
 

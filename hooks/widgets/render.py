@@ -20,7 +20,7 @@ from widgets_py import registry
 from widgets_py.core import Param, Widget
 from widgets_py.scenarios import ScenarioError, ScenarioFile, load
 
-from .build import WidgetBuildError, prerender, static_file, widgets_archive
+from .build import NARROW_CHART_CONFIG, NARROW_MEDIA, WidgetBuildError, prerender, static_file, widgets_archive
 
 STATE_VERSION = 1
 MAX_TABLE_ROWS = 200  # a table view longer than this helps nobody; the downloads hold everything
@@ -189,25 +189,38 @@ def _svg_size(svg: str) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def chart_html(chart: dict[str, Any], svg: str, widget_type: str, prefix: str) -> str:
-    name, title = str(chart["name"]), str(chart.get("title", chart["name"]))
-    rows = chart_rows(chart["spec"])
-    # the picture is a separate, content-hashed file: cached across visits, and the page stays light;
-    # <img> shows it without JavaScript (vl-convert escapes every text it draws)
-    path = static_file("charts", "", ".svg", svg.encode("utf-8"))
+def _svg_file(svg: str) -> tuple[str, str]:
+    """(path under assets/widgets/, width/height attributes) of a pre-rendered chart picture."""
     width, height = _svg_size(svg)
     size = f' width="{_a(width)}" height="{_a(height)}"' if width and height else ""
+    return static_file("charts", "", ".svg", svg.encode("utf-8")), size
+
+
+def chart_html(chart: dict[str, Any], svgs: tuple[str, str], widget_type: str, prefix: str, element_id: str) -> str:
+    """One chart: title, a line saying what it shows (also the picture's description), the picture
+    (``svgs``: wide, and narrow for small screens), the data table and downloads."""
+    name, title = str(chart["name"]), str(chart.get("title", chart["name"]))
+    rows = chart_rows(chart["spec"])
+    # the pictures are separate, content-hashed files: cached across visits, and the page stays light;
+    # <img> shows them without JavaScript (vl-convert escapes every text it draws)
+    (wide, wide_size), (narrow, narrow_size) = (_svg_file(svg) for svg in svgs)
+    summary_id = f"{element_id}-summary"
+    line = chart.get("summary", "")
     return (
         f'<figure class="cw-chart" data-chart="{_a(name)}">'
         f'<figcaption class="cw-chart-title">{escape(title)}</figcaption>'
-        f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}">'
-        f'<img class="cw-static" src="{_a(prefix)}assets/widgets/{_a(path)}" alt=""{size} decoding="async"></div>'
-        f'<details class="cw-table"><summary>Data table</summary>'
+        + (f'<p class="cw-chart-summary" id="{_a(summary_id)}">{escape(line)}</p>' if line else "")
+        + f'<div class="cw-chart-view" data-view="static" role="img" aria-label="{_a(title)}"'
+        + (f' aria-describedby="{_a(summary_id)}">' if line else ">")
+        + f'<picture><source media="{_a(NARROW_MEDIA)}" srcset="{_a(prefix)}assets/widgets/{_a(narrow)}"{narrow_size}>'
+        f'<img class="cw-static" src="{_a(prefix)}assets/widgets/{_a(wide)}" alt=""{wide_size} decoding="async">'
+        f'</picture></div>'
+        + '<details class="cw-table"><summary>Data table</summary>'
         # focusable, so keyboard users can scroll it
-        f'<div class="cw-table-scroll" tabindex="0" role="region" aria-label="{_a(f"Data of {title}")}">'
-        f'{_table_html(rows, title)}</div></details>'
-        f'{_downloads_html(f"{widget_type}-{name}")}'
-        f"</figure>"
+        + f'<div class="cw-table-scroll" tabindex="0" role="region" aria-label="{_a(f"Data of {title}")}">'
+        + f'{_table_html(rows, title)}</div></details>'
+        + f'{_downloads_html(f"{widget_type}-{name}")}'
+        + "</figure>"
     )
 
 
@@ -287,16 +300,45 @@ def controls_html(widget: Widget, values: dict[str, Any], prefix: str) -> str:
     return "".join(parts)
 
 
+def compact_html(widget: Widget, metrics: dict[str, dict[str, Any]], prefix: str) -> str:
+    """What a small screen shows first: the widget's comparison table, or its 4-6 key numbers, plus the
+    toggle for the full set (the CSS shows this only on small screens; wide screens show every number)."""
+    def cell(name: str, tag: str) -> str:
+        return _metric_cell(metrics, name, tag, "data-compact-metric")
+
+    labels = {m.name: m.label for m in widget.metrics}
+    if widget.comparison:
+        head = "".join(f'<th scope="col">{escape(label)}</th>' for _, label in widget.comparison.columns)
+        body = "".join(
+            f'<tr><th scope="row">{escape(label)}</th>'
+            + "".join(cell(f"{row}.{col}", "td") for col, _ in widget.comparison.columns) + "</tr>"
+            for row, label in widget.comparison.rows)
+        compact = (f'<table class="cw-compare"><caption class="cw-visually-hidden">Key numbers: '
+                   f'{escape(widget.title)}</caption><thead><tr><td></td>{head}</tr></thead>'
+                   f'<tbody>{body}</tbody></table>')
+    elif widget.key_metrics:
+        compact = '<dl class="cw-key">' + "".join(
+            f'<div class="cw-metric"><dt>{escape(labels[name])}</dt>{cell(name, "dd")}</div>'
+            for name in widget.key_metrics) + "</dl>"
+    else:
+        return ""
+    return (f'<div class="cw-compact">{compact}</div>'
+            f'<details class="cw-more" id="{_a(prefix)}-more"><summary>All {len(widget.metrics)} key numbers'
+            f'</summary></details>')
+
+
+def _metric_cell(metrics: dict[str, dict[str, Any]], name: str, tag: str, attribute: str = "data-metric") -> str:
+    """One formatted metric as ``<tag attribute=name data-value=raw JSON>text</tag>`` (widgets.js updates
+    both attributes' cells with every live result)."""
+    shown = metrics.get(name, {"value": None, "text": "—"})
+    value = "" if shown["value"] is None else json.dumps(shown["value"])
+    return f'<{tag} {attribute}="{_a(name)}" data-value="{_a(value)}">{escape(shown["text"])}</{tag}>'
+
+
 def metrics_html(widget: Widget, metrics: dict[str, dict[str, Any]]) -> str:
-    items = []
-    for m in widget.metrics:
-        shown = metrics.get(m.name, {"value": None, "text": "—"})
-        value = "" if shown["value"] is None else json.dumps(shown["value"])
-        items.append(
-            f'<div class="cw-metric"><dt>{escape(m.label)}</dt>'
-            f'<dd data-metric="{_a(m.name)}" data-value="{_a(value)}">{escape(shown["text"])}</dd></div>'
-        )
-    return f'<dl class="cw-metrics">{"".join(items)}</dl>'
+    items = "".join(f'<div class="cw-metric"><dt>{escape(m.label)}</dt>{_metric_cell(metrics, m.name, "dd")}</div>'
+                    for m in widget.metrics)
+    return f'<dl class="cw-metrics">{items}</dl>'
 
 
 def check_widget(widget_type: str, data_path: str, docs_dir: str | Path) -> tuple[ScenarioFile, dict[str, Any]]:
@@ -349,7 +391,8 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
         for s in scenarios.scenarios
     )
     prefix_url = asset_prefix(page_url)
-    charts = "".join(chart_html(c, svg, widget_type, prefix_url) for c, svg in zip(pre["charts"], pre["svgs"]))
+    charts = "".join(chart_html(c, svgs, widget_type, prefix_url, f"{prefix}-{c['name']}")
+                     for c, svgs in zip(pre["charts"], zip(pre["svgs"], pre["narrow_svgs"])))
     # the chart data, for downloads before the live runtime has computed its own
     data_file = static_file("data", widget_type, ".json", json.dumps(
         {c["name"]: round_significant(chart_rows(c["spec"])) for c in pre["charts"]},
@@ -359,6 +402,8 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
         "charts": [{"name": c["name"], "digest": data_digest(c)} for c in pre["charts"]],
         "data": data_file,
     }
+    # the live charts of a small screen follow the same rules as its pictures
+    embedded["narrow"] = {"media": NARROW_MEDIA, "config": NARROW_CHART_CONFIG}
     return (
         f'<section class="course-widget" id="{_a(prefix)}" data-widget="{_a(widget_type)}" data-state="static" '
         f'data-archive="{_a(archive_name)}" '
@@ -381,11 +426,21 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
         f"Live controls need JavaScript.</p>"
         f'<p class="cw-notice" hidden></p>'
         f'<p class="cw-message" role="alert" hidden></p>'
-        f'<div class="cw-results">{metrics_html(widget, pre["metrics"])}</div>'
-        f'<fieldset class="cw-controls" disabled><legend class="cw-visually-hidden">Parameters</legend>'
-        f"{controls_html(widget, default.params, prefix)}</fieldset>"
-        f"</form>"
+        f'<div class="cw-results">{compact_html(widget, pre["metrics"], prefix)}'
+        f'{metrics_html(widget, pre["metrics"])}</div>'
+        # The dock: the result in one sentence (announced after a change) and the parameters. On a
+        # small screen it sticks below the page header while the charts scroll under it, the
+        # parameters folded behind its "Controls" button, so a change shows its effect in view.
+        f'<div class="cw-dock" id="{_a(prefix)}-dock">'
+        f'<div class="cw-dock-bar">'
+        f'<p class="cw-live-summary" aria-live="polite" aria-atomic="true">{escape(pre.get("summary", ""))}</p>'
+        f'<button type="button" class="cw-dock-toggle" data-role="controls" aria-expanded="false" '
+        f'aria-controls="{_a(prefix)}-controls" disabled>Controls</button></div>'
+        f'<fieldset class="cw-controls" id="{_a(prefix)}-controls" disabled>'
+        f'<legend class="cw-visually-hidden">Parameters</legend>'
+        f"{controls_html(widget, default.params, prefix)}</fieldset></div>"
         f'<div class="cw-charts">{charts}</div>'
+        f"</form>"
         f"</section>"
     )
 

@@ -57,6 +57,26 @@ function fitted(spec, scale) {
   return spec;
 }
 
+// The spec as a small screen draws it, by the rules the build used for the narrow pictures
+// (hooks/widgets/build.py narrow_spec; `config` is NARROW_CHART_CONFIG, from the widget's data):
+// side-by-side views stacked, legends below the plot, long labels cut.
+export function narrowSpec(spec, config) {
+  const { hconcat, ...rest } = spec;
+  const out = Array.isArray(hconcat) ? { ...rest, vconcat: hconcat } : { ...spec };
+  const merged = { ...(spec.config || {}) };
+  for (const [key, rules] of Object.entries(config)) merged[key] = { ...rules, ...(merged[key] || {}) };
+  out.config = merged;
+  return legendsBelow(out);
+}
+
+function legendsBelow(node) {
+  if (Array.isArray(node)) return node.map(legendsBelow);
+  if (!node || typeof node !== "object") return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, legendsBelow(v)]));
+  if (out.legend && typeof out.legend === "object") out.legend = { ...out.legend, orient: "bottom" };
+  return out;
+}
+
 function plotWidth(spec) {
   const key = CONCATS.find((k) => Array.isArray(spec[k]));
   if (!key) return 0;
@@ -85,15 +105,18 @@ function reveal(container, target) {
   container.dataset.view = "live";
 }
 
-// -> {view, shape, target}: the handle to pass back as `previous` on the next update.
+// -> {view, shape, target, layout}: the handle to pass back as `previous` on the next update.
 // hidden: build the live view but keep showing what is there (a pre-rendered picture of the same data);
 // the next update with data of the same shape then only swaps the data and shows it.
-export async function renderChart(container, chart, previous, { hidden = false } = {}) {
+// narrow: the small-screen config (see narrowSpec), or null for the wide layout.
+export async function renderChart(container, chart, previous, { hidden = false, narrow = null } = {}) {
   await loadVega();
-  let scale = Number(container.dataset.scale || 1);
-  let compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+  const spec = narrow ? narrowSpec(chart.spec, narrow) : chart.spec;
+  const scaleKey = narrow ? "scaleNarrow" : "scale"; // measured once per layout
+  let scale = Number(container.dataset[scaleKey] || 1);
+  let compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
   let parts = splitData(compiled);
-  if (previous && parts.inPlace && previous.shape === parts.shape) {
+  if (previous && parts.inPlace && previous.shape === parts.shape && previous.layout === scaleKey) {
     const { vega } = window;
     for (const [name, rows] of Object.entries(parts.values)) {
       previous.view.change(name, vega.changeset().remove(vega.truthy).insert(rows));
@@ -106,23 +129,24 @@ export async function renderChart(container, chart, previous, { hidden = false }
     return previous;
   }
   let { target, result } = await embed(container, compiled);
-  const plots = plotWidth(chart.spec);
+  const plots = plotWidth(spec);
   const available = container.clientWidth;
   const drawn = Number((target.querySelector("svg") || {}).getAttribute?.("width")) || 0;
-  if (plots && available && drawn && !container.dataset.scale && Math.abs(drawn - available) > 4) {
+  if (plots && available && drawn && !container.dataset[scaleKey] && Math.abs(drawn - available) > 4) {
     // first drawing of a concatenation: scale its views so the whole chart takes the container's width
     scale = Math.max(0.3, (available - (drawn - plots * scale)) / (plots * scale)) * scale;
-    container.dataset.scale = String(scale);
+    container.dataset[scaleKey] = String(scale);
     result.view.finalize();
     target.remove();
-    compiled = window.vegaLite.compile(fitted(chart.spec, scale)).spec;
+    compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
     parts = splitData(compiled);
     ({ target, result } = await embed(container, compiled));
   }
   if (previous) previous.view.finalize();
-  if (hidden) return { view: result.view, shape: parts.shape, target, hidden: true };
+  const handle = { view: result.view, shape: parts.shape, target, layout: scaleKey };
+  if (hidden) return { ...handle, hidden: true };
   reveal(container, target);
-  return { view: result.view, shape: parts.shape, target };
+  return handle;
 }
 
 // Drops a live chart that will not be shown (e.g. a prepared one a newer drawing replaced).

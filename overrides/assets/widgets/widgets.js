@@ -120,6 +120,9 @@ runtime.run = (type, params, archive) => new Promise((resolve) => {
 // ---- one widget ----------------------------------------------------------------------------------
 
 const BUSY_AFTER_MS = 150; // the charts' target: a run still going after it shows progress
+// Quiet time before the result sentence is announced: long enough for a held arrow key or a slider
+// drag to finish, short enough to follow the reader's change.
+const ANNOUNCE_DELAY_MS = 700;
 
 class Controller {
   constructor(root) {
@@ -181,7 +184,18 @@ class Controller {
   }
 
   status(text) {
-    this.root.querySelector(".cw-status").textContent = text;
+    const el = this.root.querySelector(".cw-status");
+    if (el.textContent !== text) el.textContent = text; // an unchanged status is not announced again
+  }
+
+  // The result in one sentence (computed in Python with the result), written to the polite live region
+  // once the results have settled: a slider storm is announced once, not at every step.
+  announce(sentence) {
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      const el = this.root.querySelector(".cw-live-summary");
+      if (el && sentence && el.textContent !== sentence) el.textContent = sentence;
+    }, ANNOUNCE_DELAY_MS);
   }
 
   message(text) {
@@ -255,6 +269,26 @@ class Controller {
       this.changed();
     });
     this.root.querySelector('[data-role="share"]').addEventListener("click", () => this.share());
+    this.bindDock();
+  }
+
+  // Small screens: the parameters fold behind the dock's "Controls" button (the CSS keeps the dock in
+  // view while the charts scroll); Escape folds them and returns to the button.
+  bindDock() {
+    const dock = this.root.querySelector(".cw-dock");
+    const toggle = dock && dock.querySelector(".cw-dock-toggle");
+    if (!toggle) return;
+    const open = (on) => {
+      toggle.setAttribute("aria-expanded", String(on));
+      dock.dataset.open = on ? "true" : "false";
+    };
+    toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+    dock.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || toggle.getAttribute("aria-expanded") !== "true") return;
+      if (event.target.closest("select")) return; // Escape closes an open menu first
+      open(false);
+      toggle.focus();
+    });
   }
 
   // The URL already carries the state (writeFragment); copy it, or show it when the clipboard is closed.
@@ -449,19 +483,29 @@ class Controller {
 
   async show(payload) {
     for (const [name, m] of Object.entries(payload.metrics)) {
-      const el = this.root.querySelector(`[data-metric="${CSS.escape(name)}"]`);
-      if (!el) continue;
-      el.textContent = m.text;
-      el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
+      const key = CSS.escape(name);
+      for (const el of this.root.querySelectorAll(`[data-metric="${key}"], [data-compact-metric="${key}"]`)) {
+        el.textContent = m.text;
+        el.dataset.value = m.value === null ? "" : JSON.stringify(m.value);
+      }
     }
     const metricsAt = performance.now();
+    this.announce(payload.summary);
     await Promise.all(payload.charts.map((chart) => this.showChart(chart)));
     return metricsAt;
+  }
+
+  // The small-screen chart config while its media query matches, else null (the wide layout).
+  narrowConfig() {
+    const narrow = this.data.narrow;
+    return narrow && matchMedia(narrow.media).matches ? narrow.config : null;
   }
 
   async showChart(chart) {
     const figure = this.root.querySelector(`[data-chart="${CSS.escape(chart.name)}"]`);
     if (!figure) return;
+    const line = figure.querySelector(".cw-chart-summary");
+    if (line && line.textContent !== chart.summary) line.textContent = chart.summary || "";
     const shown = this.shown.get(chart.name);
     if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
       updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
@@ -471,7 +515,7 @@ class Controller {
     }
     updateData(figure, chart);
     const old = this.views.get(chart.name);
-    const drawn = await renderChart(figure.querySelector(".cw-chart-view"), chart, old);
+    const drawn = await renderChart(figure.querySelector(".cw-chart-view"), chart, old, { narrow: this.narrowConfig() });
     const meanwhile = this.views.get(chart.name); // a chart prepared while this one was drawn
     if (meanwhile && meanwhile !== old && meanwhile !== drawn) discardChart(meanwhile);
     this.views.set(chart.name, drawn);
@@ -500,7 +544,7 @@ class Controller {
         return;
       }
       const [fig, spec] = job;
-      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true }).then((handle) => {
+      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true, narrow: this.narrowConfig() }).then((handle) => {
         if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
         else this.views.set(name, handle);
       }, () => {}).finally(() => idle(next));

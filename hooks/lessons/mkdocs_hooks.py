@@ -65,7 +65,7 @@ def _add_generated(files: Files, config, src_uri: str, title: str) -> None:
     if files.get_file_from_path(src_uri) is not None:
         log.error("lesson pages: docs/%s exists but is generated from front matter; remove it", src_uri)
         return
-    files.append(File.generated(config, src_uri, content=f"# {title}\n"))
+    files.append(File.generated(config, src_uri, content=f"# {title} {{#{pages.SKIP_TARGET}}}\n"))
 
 
 def _nav(course, files: Files) -> list:

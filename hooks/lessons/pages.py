@@ -151,6 +151,12 @@ def _widget_block(wtype: str, widget_html: str) -> str:
     return f'<div class="lesson-widget" data-widget-type="{esc(wtype)}">\n{widget_html}\n</div>'
 
 
+# The theme's "Skip to content" link points at the first heading of the page's table of contents. A
+# generated page is built from a one-line "# Title {#content-start}" (see the adapter) whose HTML the
+# functions below replace, so their <h1> carries the same id and the link keeps its target.
+SKIP_TARGET = "content-start"
+
+
 def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
     version = fingerprint([[item.q, item.options, item.answer] for item in lesson.quiz])
@@ -173,7 +179,7 @@ def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
 </fieldset>"""
         )
     return f"""<article class="course-quiz" data-quiz-id="{esc(lesson.id)}" data-quiz-version="{version}">
-<h1>Quiz: {esc(lesson.title)}</h1>
+<h1 id="{SKIP_TARGET}">Quiz: {esc(lesson.title)}</h1>
 <p class="course-quiz__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.flashcards_url, page_url))}">Flashcards</a></p>
 <p>Pick an answer and press <strong>Check answer</strong>: you see at once whether it is right, and why. Your answers stay in this browser, so you can come back later.</p>
 <noscript><p class="course-quiz__noscript">Checking answers needs JavaScript.</p></noscript>
@@ -196,7 +202,7 @@ def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
         for term, definition in cards
     )
     return f"""<article class="course-cards" data-cards-id="{esc(lesson.id)}" data-cards-version="{version}">
-<h1>Flashcards: {esc(lesson.title)}</h1>
+<h1 id="{SKIP_TARGET}">Flashcards: {esc(lesson.title)}</h1>
 <p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a></p>
 <p>The term is on the front, the definition on the back. Flip a card by clicking it or pressing <kbd>Space</kbd>.
 Mark it <strong>Known</strong> or <strong>Again</strong>: your marks stay in this browser and schedule when each card is due for review.</p>
@@ -259,7 +265,7 @@ def tags_page(course: Course, page_url: str) -> str:
             for cl in lessons
         )
         sections.append(f'<section class="course-tag" id="tag-{esc(tag)}">\n<h2>{esc(tag)}</h2>\n<ul>{links}</ul>\n</section>')
-    return '<h1>Tags</h1>\n<div class="course-tags">\n' + "\n".join(sections) + "\n</div>\n"
+    return f'<h1 id="{SKIP_TARGET}">Tags</h1>\n<div class="course-tags">\n' + "\n".join(sections) + "\n</div>\n"
 
 
 def problems_banner(problems: Sequence[Problem]) -> str:

@@ -219,15 +219,16 @@ def page_factory(browser, base_url):
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def axe_violations(pg, include: str | None = None) -> list[str]:
-    """axe-core's violations of ANY impact on the page (or within the ``include`` selector), one line
-    each. axe is evaluated through the DevTools protocol: an injected <script> would (rightly) be
-    refused by the site's Content Security Policy."""
+def axe_violations(pg, include: str | None = None, exclude: str | None = None) -> list[str]:
+    """axe-core's violations of ANY impact on the page (or within the ``include`` selector, without
+    ``exclude``), one line each. axe is evaluated through the DevTools protocol: an injected <script>
+    would (rightly) be refused by the site's Content Security Policy."""
     if not pg.evaluate("typeof window.axe === 'object'"):
         pg.evaluate(AXE.read_text(encoding="utf-8"))
     results = pg.evaluate(
-        "(include) => axe.run(include ? { include: [include] } : document, { resultTypes: ['violations'] })",
-        include,
+        "([include, exclude]) => axe.run(include || exclude ? { include: [include || 'html'], exclude: exclude ? [exclude] : [] }"
+        " : document, { resultTypes: ['violations'] })",
+        [include, exclude],
     )
     assert results["passes"] or results["incomplete"] or results["inapplicable"], "axe checked nothing"
     return [

@@ -69,6 +69,9 @@ def wait_widgets(pg, states, timeout=BOOT_MS) -> None:
 def test_widgets_have_no_axe_violation_in_any_state(browser, base_url, site_dir, scheme, viewport):
     assert WIDGET_LESSON in widget_pages(site_dir)
     url = base_url + WIDGET_LESSON
+    # The data tables (thousands of cells, slow to audit) are checked in full as built and after a
+    # change redraws them; the states in between leave them untouched.
+    tables = ".cw-table-scroll"
     options = {"color_scheme": scheme, "viewport": viewport}
 
     with watched_page(browser, base_url, **options) as static:
@@ -86,14 +89,14 @@ def test_widgets_have_no_axe_violation_in_any_state(browser, base_url, site_dir,
         broken.expect_console_errors = True
         broken.goto(url)
         wait_widgets(broken, ["error"])
-        assert axe_violations(broken, ".md-content") == [], "error"
+        assert axe_violations(broken, ".md-content", tables) == [], "error"
 
     with watched_page(browser, base_url, **options) as pg:
         pg.goto(url, wait_until="domcontentloaded")
         wait_widgets(pg, ["loading", "ready"], timeout=20_000)
-        assert axe_violations(pg, ".md-content") == [], "loading"
+        assert axe_violations(pg, ".md-content", tables) == [], "loading"
         wait_widgets(pg, ["ready"])
-        assert axe_violations(pg, ".md-content") == [], "ready"
+        assert axe_violations(pg, ".md-content", tables) == [], "ready"
         # a control change in every widget: the scenario menu moves to its second scenario
         for menu in pg.locator('.course-widget select[data-role="scenario"]').all():
             menu.select_option(index=1)

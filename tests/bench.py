@@ -5,7 +5,8 @@ In ONE run, against the same self-hosted files:
   (b) the lesson page: static charts visible after DOMContentLoaded, every widget data-state=ready cold
       and warm, instant navigation back to the widget page -> ready, control change -> updated metric
       (p95 over ~20 changes per widget);
-  (c) simulate time per widget default scenario: CPython (median of N) and Pyodide in the worker.
+  (c) simulate time per widget default scenario: CPython (median of N) and Pyodide in the worker;
+  (d) the build-time cost of checking the lessons' values, experiments and checks (issue 10).
 Cold = a fresh browser profile (new user-data-dir); warm = the same profile relaunched (HTTP cache and
 V8's compiled-code cache kept). Prints a table, writes bench-results/bench.json. Nothing is asserted:
 targets are in the issue and the figures go in the closing note.
@@ -236,6 +237,50 @@ def cpython_simulate_ms(site: Path, repeats: int) -> dict:
     return out
 
 
+def lesson_checking(docs: Path, repeats: int) -> dict:
+    """Build-time cost of checked lessons (issue 10): reading and validating every lesson without the
+    body checks (the floor), then the body checks (values, experiments, checks, reading time) with empty
+    simulation caches (cold: every scenario simulated) and with the disk cache a previous build left
+    (warm). Also counts what the lessons carry."""
+    from hooks.lessons import blocks
+    from hooks.lessons.course import label_for, lesson_paths
+    from hooks.lessons.validate import load_lesson
+    from hooks.widgets import build
+    from widgets_py import registry
+
+    paths = lesson_paths(docs)
+    out: dict = {"validate_ms": [], "check_cold_ms": [], "check_warm_ms": []}
+    saved_cache = build.METRICS_CACHE
+    try:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            sources = [load_lesson(p, label_for(p), docs) for p in paths]
+            out["validate_ms"].append((time.perf_counter() - t) * 1000)
+            build.METRICS_CACHE = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
+            for phase in ("check_cold_ms", "check_warm_ms"):
+                build.METRICS_MEMO.clear()
+                if phase == "check_cold_ms":
+                    for module in registry.MODULES.values():  # fresh module-level caches too
+                        importlib.reload(importlib.import_module(module))
+                t = time.perf_counter()
+                index = blocks.ScenarioIndex.load(docs)
+                for source in sources:
+                    blocks.check_lesson(source, index)
+                out[phase].append((time.perf_counter() - t) * 1000)
+            shutil.rmtree(build.METRICS_CACHE, ignore_errors=True)
+    finally:
+        build.METRICS_CACHE = saved_cache
+    reports = [s.body for s in sources if s.body]
+    out["counts"] = {
+        "values": sum(r.value_count for r in reports),
+        "experiments": sum(b.kind == "experiment" for r in reports for b in r.blocks),
+        "claims": sum(len(b.results) for r in reports for b in r.blocks if b.kind == "experiment"),
+        "checks": sum(b.kind == "check" for r in reports for b in r.blocks),
+        "problems": sum(len(s.problems) for s in sources),
+    }
+    return out
+
+
 def widget_page(site: Path) -> str:
     course = json.loads((site / "course.json").read_text())
     for lesson in course["lessons"]:
@@ -279,6 +324,7 @@ def main(argv=None) -> int:
     finally:
         server.close()
     raw["cpython_simulate_ms"] = cpython_simulate_ms(site, 7)
+    raw["lesson_checking"] = lesson_checking(ROOT / "docs", 3)
 
     floor_cold = median([r["import"] for r in raw["floor_cold"]])
     floor_warm = median([r["import"] for r in raw["floor_warm"]])
@@ -307,12 +353,20 @@ def main(argv=None) -> int:
         cpy = median(raw["cpython_simulate_ms"].get(wtype, []))
         rows.append((f"simulate, Pyodide median ({wtype}, repeated)", median(times),
                      median(times) / cpy if cpy else None, "ratio = Pyodide / CPython"))
+    checking = raw["lesson_checking"]
+    floor_validate = median(checking["validate_ms"])
+    rows.append(("lessons: read + validate front matter (no body checks)", floor_validate, None, ""))
+    for phase, label in (("check_cold_ms", "empty caches"), ("check_warm_ms", "disk cache of a previous build")):
+        value = median(checking[phase])
+        rows.append((f"lessons: body checks, {label}", value, value / floor_validate if floor_validate else None,
+                     "ratio = / read + validate"))
     print(f"\n{'measure':<66} {'ms':>9} {'ratio':>7}  target")
     for name, ms, ratio, target in rows:
         ms_text = "n/a" if ms is None else f"{ms:9.0f}" if ms >= 10 else f"{ms:9.1f}"
         ratio_text = "" if ratio is None else f"{ratio:6.2f}x"
         print(f"{name:<66} {ms_text:>9} {ratio_text:>7}  {target}")
     print(f"worker starts across the instant navigation: {inter.get('worker_starts')}")
+    print("checked lessons carry: " + ", ".join(f"{n} {k}" for k, n in checking["counts"].items()))
     summary = {name: {"ms": ms, "ratio": ratio, "target": target} for name, ms, ratio, target in rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"summary": summary, "raw": raw, "runs": args.runs}, indent=1))

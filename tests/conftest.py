@@ -176,7 +176,7 @@ def browser():
 
 
 @contextlib.contextmanager
-def watched_page(browser, base_url: str, **context_options):
+def recording_page(browser, base_url: str, **context_options):
     """A page in a fresh browser context (empty storage). Every request, console error and Content
     Security Policy violation is recorded; at the end of the block it fails if any request left the
     site's origin, if the policy was violated, or if the console showed an error in a test that did
@@ -204,16 +204,16 @@ def watched_page(browser, base_url: str, **context_options):
 
 @pytest.fixture
 def page(browser, base_url):
-    """A watched page (see ``watched_page``) with the browser's default window and colour scheme."""
-    with watched_page(browser, base_url) as pg:
+    """A recording page (see ``recording_page``) with the browser's default window and colour scheme."""
+    with recording_page(browser, base_url) as pg:
         yield pg
 
 
 @pytest.fixture
 def page_factory(browser, base_url):
-    """``page_factory(color_scheme="dark", viewport={...})``: watched pages with context options."""
+    """``page_factory(color_scheme="dark", viewport={...})``: recording pages with context options."""
     with contextlib.ExitStack() as stack:
-        yield lambda **options: stack.enter_context(watched_page(browser, base_url, **options))
+        yield lambda **options: stack.enter_context(recording_page(browser, base_url, **options))
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import axe_violations, watched_page
+from tests.conftest import axe_violations, recording_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("a11y")]
 
@@ -74,7 +74,7 @@ def test_widgets_have_no_axe_violation_in_any_state(browser, base_url, site_dir,
     tables = ".cw-table-scroll"
     options = {"color_scheme": scheme, "viewport": viewport}
 
-    with watched_page(browser, base_url, **options) as static:
+    with recording_page(browser, base_url, **options) as static:
         # the widgets never go live (and the runtime is not started for nothing)
         static.context.route("**/assets/widgets/widgets.js", lambda route: route.abort())
         static.context.route("**/assets/pyodide/**", lambda route: route.abort())
@@ -84,14 +84,14 @@ def test_widgets_have_no_axe_violation_in_any_state(browser, base_url, site_dir,
         assert set(static.evaluate("[...document.querySelectorAll('.course-widget')].map((r) => r.dataset.state)")) == {"static"}
         assert axe_violations(static, ".md-content") == [], "static"
 
-    with watched_page(browser, base_url, **options) as broken:
+    with recording_page(browser, base_url, **options) as broken:
         broken.context.route("**/assets/pyodide/**", lambda route: route.abort())
         broken.expect_console_errors = True
         broken.goto(url)
         wait_widgets(broken, ["error"])
         assert axe_violations(broken, ".md-content", tables) == [], "error"
 
-    with watched_page(browser, base_url, **options) as pg:
+    with recording_page(browser, base_url, **options) as pg:
         pg.goto(url, wait_until="domcontentloaded")
         wait_widgets(pg, ["loading", "ready"], timeout=20_000)
         assert axe_violations(pg, ".md-content", tables) == [], "loading"

@@ -218,7 +218,7 @@ def test_fixture_pages_have_no_axe_violations(fpage, fixture_url, path):
 
 # --- the project's built site -----------------------------------------------------------------
 
-LESSON = "lessons/ai-builder-ch4-lesson4/"
+LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson4/"
 
 
 def test_site_quiz_answer_is_remembered(page, base_url):

@@ -130,7 +130,7 @@ def test_serve_shows_problems_on_the_page_and_keeps_serving(tmp_path):
 def test_site_has_all_five_lessons_with_quiz_and_flashcards(site_dir):
     for lesson_id in LESSON_IDS:
         for page in ("", "quiz/", "flashcards/"):
-            assert (site_dir / "lessons" / lesson_id / page / "index.html").is_file(), (lesson_id, page)
+            assert (site_dir / "lessons" / "ai-builder-ch4" / lesson_id / page / "index.html").is_file(), (lesson_id, page)
     assert (site_dir / "tags" / "index.html").is_file()
 
 
@@ -162,5 +162,5 @@ def test_site_home_has_course_map(site_dir):
     html = (site_dir / "index.html").read_text()
     assert html.count('class="course-map__lesson"') == 5
     for lesson_id in LESSON_IDS:
-        assert f'href="lessons/{lesson_id}/quiz/"' in html
-        assert f'href="lessons/{lesson_id}/flashcards/"' in html
+        assert f'href="lessons/ai-builder-ch4/{lesson_id}/quiz/"' in html
+        assert f'href="lessons/ai-builder-ch4/{lesson_id}/flashcards/"' in html

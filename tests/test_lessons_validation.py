@@ -122,7 +122,7 @@ def test_lesson_in_the_reference_form_is_valid_and_located():
     """Lesson 4 is written in the reference lesson's form: flashcards as YAML one-key mappings
     (``- Term: definition``), every key of the reference present. Its lines are found independently
     of the YAML parser, by scanning the file's text."""
-    path = ROOT / "docs" / "lessons" / "ai-builder-ch4-lesson4.md"
+    path = ROOT / "docs" / "lessons" / "ai-builder-ch4" / "ai-builder-ch4-lesson4.md"
     text = path.read_text(encoding="utf-8")
     fm = frontmatter.parse(text)
     lesson = Lesson.model_validate(fm.data)

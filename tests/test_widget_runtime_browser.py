@@ -17,7 +17,7 @@ from widgets_py import registry
 
 pytestmark = pytest.mark.browser
 
-LESSON = "lessons/ai-builder-ch4-lesson4/"
+LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson4/"
 BOOT_MS = 90_000  # a cold Pyodide boot on a busy 2-core machine; a limit, not a speed assertion
 
 

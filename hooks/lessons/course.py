@@ -10,6 +10,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import blocks
 from .model import Lesson
 from .validate import LessonSource, Problem, check_course, load_lesson
 
@@ -63,6 +64,7 @@ class Course:
     sources: list[LessonSource]
     tags_url: str
     problems: list[Problem] = field(default_factory=list)
+    scenarios: blocks.ScenarioIndex = field(default_factory=blocks.ScenarioIndex)  # every docs/widgets scenario
 
     def get(self, lesson_id: str) -> CourseLesson | None:
         return next((cl for cl in self.lessons if cl.lesson.id == lesson_id), None)
@@ -86,21 +88,34 @@ def label_for(path: Path) -> str:
         return str(path)
 
 
+def lesson_paths(docs_dir: Path) -> list[Path]:
+    """Lesson files: ``lessons/*.md`` and ``lessons/<chapter>/*.md``; a chapter's ``index.md`` is its
+    page, not a lesson."""
+    root = Path(docs_dir) / LESSONS_DIR
+    return sorted([*root.glob("*.md"), *(p for p in root.glob("*/*.md") if p.name != "index.md")])
+
+
 def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     """Read, validate and order every lesson. Never raises for author mistakes: see ``problems``."""
     docs_dir = Path(docs_dir)
-    paths = sorted((docs_dir / LESSONS_DIR).glob("*.md"))
+    paths = lesson_paths(docs_dir)
     sources = [load_lesson(p, label_for(p), docs_dir) for p in paths]
+    for path, source in zip(paths, sources):
+        source.src_uri = path.relative_to(docs_dir).as_posix()
+    index = blocks.ScenarioIndex.load(docs_dir)
+    for source in sources:
+        blocks.check_lesson(source, index)
     check_course(sources)
+    blocks.check_course(sources, index)
     lessons = []
     seen: set[str] = set()
     for source in sources:
         if source.lesson is None or source.lesson.id in seen:
             continue
         seen.add(source.lesson.id)
-        src = f"{LESSONS_DIR}/{source.stem}.md"
-        quiz_src = f"{LESSONS_DIR}/{source.stem}/quiz.md"
-        cards_src = f"{LESSONS_DIR}/{source.stem}/flashcards.md"
+        src = source.src_uri
+        quiz_src = f"{src[:-3]}/quiz.md"
+        cards_src = f"{src[:-3]}/flashcards.md"
         lessons.append(
             CourseLesson(
                 lesson=source.lesson, source=source, src_uri=src, quiz_src=quiz_src, flashcards_src=cards_src,
@@ -112,7 +127,7 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     for position, cl in enumerate(ordered, start=1):
         cl.position = position
     problems = sorted(p for s in sources for p in s.problems)
-    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems)
+    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index)
 
 
 def prerequisite_order(lessons: list[CourseLesson]) -> list[CourseLesson]:

@@ -40,7 +40,7 @@ class FrontMatter:
         for end in range(len(path), 0, -1):
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
-        return 1
+        return self.lines.get((), 1)  # the line of the whole mapping, when known
 
 
 def split(text: str) -> tuple[str | None, str, int]:
@@ -56,22 +56,30 @@ def parse(text: str) -> FrontMatter:
     yaml_text, body, body_line = split(text)
     if yaml_text is None:
         raise FrontMatterError(1, "no front matter: the file must start with '---', the lesson's YAML keys, then '---'")
-    offset = 2  # node marks are 0-based within the YAML block, which starts on file line 2
+    # node marks are 0-based within the YAML block, which starts on file line 2
+    fm = parse_mapping(yaml_text, 2, "front matter")
+    fm.body, fm.body_line = body, body_line
+    return fm
+
+
+def parse_mapping(yaml_text: str, offset: int, what: str) -> FrontMatter:
+    """A YAML mapping whose first line is file line ``offset`` (front matter, or the body of an
+    ``experiment``/``check`` block), with the line of every field; ``body`` is left empty."""
     try:
         root = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(yaml_text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + offset if mark else offset
-        what = " ".join(part for part in (err.context, err.problem) if part)
-        raise FrontMatterError(line, f"YAML syntax error: {what} (check indentation, quotes and ':' in values)") from None
+        where = " ".join(part for part in (err.context, err.problem) if part)
+        raise FrontMatterError(line, f"YAML syntax error: {where} (check indentation, quotes and ':' in values)") from None
     except yaml.YAMLError as err:  # e.g. a reader error on control characters
         raise FrontMatterError(offset, f"YAML error: {err}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise FrontMatterError(offset, f"front matter must be a mapping of keys, got a {type(data).__name__}")
-    fm = FrontMatter(data=data, lines={}, body=body, body_line=body_line)
+        raise FrontMatterError(offset, f"{what} must be a mapping of keys, got a {type(data).__name__}")
+    fm = FrontMatter(data=data, lines={}, body="", body_line=offset)
     _record(root, (), fm, offset)
     return fm
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 from hooks.lessons import course as course_mod
-from hooks.lessons import frontmatter, manifest, pages, validate
+from hooks.lessons import blocks, frontmatter, manifest, pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
@@ -54,7 +54,7 @@ def on_files(files: Files, config) -> Files:
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
     for source in course.sources:  # broken lessons still get their problems banner
-        roles.setdefault(f"{course_mod.LESSONS_DIR}/{source.stem}.md", ("broken", source))
+        roles.setdefault(source.src_uri, ("broken", source))
     _state["roles"] = roles
     if config.nav is None:
         config.nav = _nav(course, files)
@@ -87,7 +87,9 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if role == "lesson":
         page.meta["title"] = html.escape(item.lesson.title)
         # Reported as a problem (strict builds fail); the serve preview must not run it meanwhile.
-        return validate.neutralize_active_html(markdown)
+        markdown = validate.neutralize_active_html(markdown)
+        # computed values in place, experiment/check blocks as markers filled in on_page_content
+        return blocks.prepare_markdown(markdown, item.source.body)
     elif role in ("quiz", "flashcards"):
         page.meta["title"] = f"{role.capitalize()}: {html.escape(item.lesson.title)}"
     elif role == "broken":
@@ -108,7 +110,7 @@ def on_page_content(content: str, page, config, files) -> str:
             return widget_html(wtype, data, docs_dir=config.docs_dir, page_url=url)
 
         banner = pages.problems_banner(course.problems_for(item.source.file))
-        body = pages.place_widgets(content, item, render)
+        body = pages.place_blocks(pages.place_widgets(content, item, render), item, course, url)
         return banner + pages.lesson_header(item, course, url) + body + pages.lesson_footer(item, course, url)
     if role == "quiz":
         return pages.quiz_page(item, course, url)

@@ -120,3 +120,30 @@ class Lesson(StrictModel):
 
 
 FIELDS: tuple[str, ...] = tuple(Lesson.model_fields)
+
+
+# --- blocks in the lesson body (see hooks/lessons/blocks.py) -------------------------------------
+
+SCENARIO_NAME = r"^[a-z0-9][a-z0-9_-]*$"  # as widgets_py.scenarios.NAME_RE
+
+
+class Experiment(StrictModel):
+    """A fenced `experiment` block in a lesson body: a guided change to a widget whose claims the build checks."""
+
+    widget: str = Field(description="Widget type from the widget registry.", json_schema_extra={"enum": registry.names()})
+    scenario: Annotated[str, StringConstraints(pattern=SCENARIO_NAME)] | None = Field(
+        None, description="A scenario name from docs/widgets/*.json for this widget; default: the lesson's scenario file's default.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Parameter overrides, checked against the widget's parameter schema.")
+    predict: Text = Field(description="The question the reader answers in their head before running the experiment.")
+    expect: list[Text] = Field(
+        min_length=1,
+        description="Claims checked at build time and live: '<path> <op> <number|path>' with <, <=, >, >=, ==, !=, "
+        "or '<path> ≈ <number|path> ± <p>%'. Paths are the widget's metric names; 'baseline.<path>' is the "
+        "scenario without `set`.",
+    )
+    notice: Text | None = Field(None, description="What to notice, shown after the run.")
+
+
+# A ```check block holds exactly one quiz question: the same model, so the same rules and messages.
+Check = QuizItem

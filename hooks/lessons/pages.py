@@ -12,8 +12,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+import base64
+import json
 from urllib.parse import quote, urlencode
 
+from hooks.widgets.render import STATE_VERSION, script_json
+from widgets_py import registry
+
+from . import blocks
+from .body import WORDS_PER_MINUTE
 from .course import Course, CourseLesson, fingerprint, relative
 from .validate import WIDGET_MARKER_RE, Problem
 
@@ -75,6 +82,21 @@ Offline or blocked? <a class="course-video__link" href="{esc(watch)}" rel="noope
 </section>"""
 
 
+def _reading_item(cl: CourseLesson) -> str:
+    report = cl.source.body
+    if report is None or not report.words:
+        return ""
+    return (f'\n<div><dt>Reading time</dt><dd>{report.reading_min} min <span class="course-reading">'
+            f'({report.words:,} words at {WORDS_PER_MINUTE} words a minute)</span></dd></div>')
+
+
+def _reading_suffix(cl: CourseLesson) -> str:
+    report = cl.source.body
+    if report is None or not report.words:
+        return ""
+    return f' <span class="course-reading">· {report.reading_min} min reading</span>'
+
+
 def lesson_header(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
     prereqs = (
@@ -87,7 +109,7 @@ def lesson_header(cl: CourseLesson, course: Course, page_url: str) -> str:
 <p class="lesson-header__kicker">Lesson {cl.position} of {len(course.lessons)}</p>
 <h1 id="lesson-title">{esc(lesson.title)}</h1>
 <dl class="lesson-meta">
-<div><dt>Duration</dt><dd>{lesson.duration_min} min</dd></div>
+<div><dt>Duration</dt><dd>{lesson.duration_min} min</dd></div>{_reading_item(cl)}
 <div><dt>Tags</dt><dd>{_tag_links(lesson.tags, course, page_url)}</dd></div>
 <div><dt>Practice</dt><dd>{_practice_links(cl, page_url)}</dd></div>
 </dl>
@@ -157,27 +179,36 @@ def _widget_block(wtype: str, widget_html: str) -> str:
 SKIP_TARGET = "content-start"
 
 
-def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
-    lesson = cl.lesson
-    version = fingerprint([[item.q, item.options, item.answer] for item in lesson.quiz])
-    questions = []
-    for i, item in enumerate(lesson.quiz):
-        name = f"quiz-{esc(lesson.id)}-q{i}"
-        options = "".join(
-            f'<li><label><input type="radio" name="{name}" value="{j}"> <span>{esc(option)}</span></label></li>'
-            for j, option in enumerate(item.options)
-        )
-        questions.append(
-            f"""<fieldset class="course-quiz__question" data-index="{i}" data-answer="{item.answer}">
-<legend><span class="course-quiz__number">Question {i + 1} of {len(lesson.quiz)}.</span> {esc(item.q)}</legend>
+def question_html(item, name: str, attrs: str, label: str, explain_html: str) -> str:
+    """One multiple-choice question with the quiz's interaction (quiz.js ``bindQuestion``): used on the
+    quiz page and for ``check`` blocks in the lesson body."""
+    options = "".join(
+        f'<li><label><input type="radio" name="{name}" value="{j}"> <span>{esc(option)}</span></label></li>'
+        for j, option in enumerate(item.options)
+    )
+    return f"""<fieldset class="course-quiz__question"{attrs} data-answer="{item.answer}">
+<legend><span class="course-quiz__number">{label}</span> {esc(item.q)}</legend>
 <ul class="course-quiz__options">{options}</ul>
 <button type="button" class="md-button course-quiz__check">Check answer</button>
 <div class="course-quiz__feedback" aria-live="polite">
 <p class="course-quiz__verdict"></p>
-<p class="course-quiz__explain" hidden>{esc(item.explain)}</p>
+<p class="course-quiz__explain" hidden>{explain_html}</p>
 </div>
 </fieldset>"""
-        )
+
+
+def _values(cl: CourseLesson) -> dict:
+    return cl.source.body.values if cl.source.body else {}
+
+
+def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
+    lesson = cl.lesson
+    version = fingerprint([[item.q, item.options, item.answer] for item in lesson.quiz])
+    questions = [
+        question_html(item, f"quiz-{esc(lesson.id)}-q{i}", f' data-index="{i}"',
+                      f"Question {i + 1} of {len(lesson.quiz)}.", blocks.text_html(item.explain, _values(cl)))
+        for i, item in enumerate(lesson.quiz)
+    ]
     return f"""<article class="course-quiz" data-quiz-id="{esc(lesson.id)}" data-quiz-version="{version}">
 <h1 id="{SKIP_TARGET}">Quiz: {esc(lesson.title)}</h1>
 <p class="course-quiz__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.flashcards_url, page_url))}">Flashcards</a></p>
@@ -243,7 +274,7 @@ def course_map(course: Course, page_url: str) -> str:
         )
         items.append(
             f"""<li class="course-map__lesson">
-<p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min</span></p>
+<p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min{_reading_suffix(cl)}</span></p>
 <p class="course-map__prereqs">{after}</p>
 <p class="course-map__practice">{_practice_links(cl, page_url)}</p>
 <p class="course-map__tags">{_tag_links(lesson.tags, course, page_url)}</p>
@@ -278,3 +309,125 @@ def problems_banner(problems: Sequence[Problem]) -> str:
         "<code>mkdocs build --strict</code> fails until fixed</p>\n"
         f"<ul>{items}</ul>\n</div>\n"
     )
+
+
+# --- blocks in the lesson body (hooks/lessons/blocks.py) ----------------------------------------------
+
+def place_blocks(content: str, cl: CourseLesson, course: Course, page_url: str) -> str:
+    """Fill each block marker left by ``blocks.prepare_markdown`` with its experiment card or check."""
+    report = cl.source.body
+    if report is None:
+        return content
+
+    def replace(match: re.Match) -> str:
+        number = int(match.group("index"))
+        block = report.blocks[number] if number < len(report.blocks) else None
+        if block is None or not block.ok:
+            return ""
+        if isinstance(block, blocks.ExperimentBlock):
+            return experiment_html(block, number, cl, course, page_url)
+        return check_html(block, number, cl)
+
+    return blocks.RENDERED_BLOCK_RE.sub(replace, content)
+
+
+def check_key(item) -> str:
+    """Identifies a check's answer in the reader's saved progress; a changed question drops the answer."""
+    return fingerprint([item.q, item.options, item.answer])
+
+
+def check_html(block: blocks.CheckBlock, number: int, cl: CourseLesson) -> str:
+    item = block.item
+    key = check_key(item)
+    question = question_html(item, f"check-{esc(cl.lesson.id)}-{number}", "", "Check yourself.",
+                             blocks.text_html(item.explain, _values(cl)))
+    return (f'<form class="lesson-check" data-check="{key}" data-lesson-id="{esc(cl.lesson.id)}" novalidate>\n'
+            f"{question}\n</form>")
+
+
+def _param_change(param, value) -> str:
+    """``Label = value unit``, as the widget's controls name the parameter (its name in a tooltip)."""
+    if isinstance(value, bool):
+        shown = "on" if value else "off"
+    else:
+        shown = f"{value:,g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+    unit = f"\u00a0{param.unit}" if param.unit and not isinstance(value, (bool, str)) else ""
+    return f'<span class="lesson-experiment__param" title="{esc(param.name)}">{esc(param.label)} = {esc(shown)}{esc(unit)}</span>'
+
+
+def state_fragment(widget: str, scenario: str, overrides: dict) -> str:
+    """The widget state in a URL fragment, as overrides/assets/widgets/state.js encodes it."""
+    doc = json.dumps({"s": scenario, "p": overrides}, separators=(",", ":"), ensure_ascii=False)
+    text = base64.urlsafe_b64encode(doc.encode("utf-8")).decode("ascii").rstrip("=")
+    return f"#w{STATE_VERSION}.{widget}={text}"
+
+
+def experiment_target(block: blocks.ExperimentBlock, cl: CourseLesson, course: Course) -> tuple[CourseLesson, str] | None:
+    """The lesson whose widget runs this experiment when this page has none, and the fragment that
+    loads it there: a lesson using the scenario's own file if one does, else any lesson showing the widget."""
+    widget, entry = block.entry.widget, block.entry
+    showing = [(other, ref) for other in course.lessons for ref in other.lesson.widgets if ref.type == widget]
+    if not showing:
+        return None
+    other, ref = next(((o, r) for o, r in showing if r.data == entry.data), showing[0])
+    if ref.data == entry.data:
+        return other, state_fragment(widget, entry.scenario.name, block.overrides)
+    default_name = course.scenarios.defaults.get(ref.data, "")
+    base = course.scenarios.by_widget.get(widget, {}).get(default_name)
+    base_params = base.scenario.params if base else {}
+    diff = {k: v for k, v in block.params.items() if base_params.get(k) != v}
+    return other, state_fragment(widget, default_name, diff)
+
+
+def claim_json(result: blocks.ClaimResult) -> dict:
+    claim = result.claim
+    side = lambda operand, shown: {**operand.to_json(), "text": shown["text"]}  # noqa: E731
+    return {"text": claim.text, "op": claim.op, "tolerance": claim.tolerance,
+            "left": side(claim.left, result.left), "right": side(claim.right, result.right)}
+
+
+def _claim_item(i: int, result: blocks.ClaimResult) -> str:
+    holds = "holds" if result.holds else "fails"
+    mark = "✓" if result.holds else "✗"
+    return (f'<li class="lesson-experiment__claim" data-claim="{i}" data-holds="{str(result.holds).lower()}">'
+            f'<span class="lesson-experiment__mark" aria-hidden="true">{mark}</span> '
+            f'<code>{esc(result.claim.text)}</code>: '
+            f'<span class="lesson-experiment__values">{esc(result.shown())}</span> '
+            f'<span class="lesson-experiment__verdict">({holds})</span></li>')
+
+
+def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson, course: Course, page_url: str) -> str:
+    spec, entry = block.spec, block.entry
+    values = _values(cl)
+    widget = registry.get(entry.widget)
+    changes = ", ".join(_param_change(widget.param(k), v) for k, v in block.overrides.items())
+    setup = f"Scenario “{esc(entry.scenario.title)}” of the {esc(widget.title)}" + (f", with {changes}" if changes else "") + "."
+    on_page = any(ref.type == entry.widget for ref in cl.lesson.widgets)
+    if on_page:
+        action = '<button type="button" class="md-button lesson-experiment__run">Run this experiment</button>'
+    else:
+        target = experiment_target(block, cl, course)
+        other, fragment = target  # check_course guarantees a lesson shows the widget
+        href = relative(other.url, page_url) + fragment
+        action = (f'<a class="md-button lesson-experiment__link" href="{esc(href)}">Run this experiment in '
+                  f'“{esc(other.lesson.title)}”</a>')
+    data = {
+        "widget": entry.widget, "scenario": entry.scenario.name, "set": block.overrides,
+        "params": block.params, "baseline": entry.scenario.params,
+        "claims": [claim_json(r) for r in block.results],
+    }
+    notice = f'<p class="lesson-experiment__notice">{blocks.text_html(spec.notice, values)}</p>' if spec.notice else ""
+    claims = "".join(_claim_item(i, r) for i, r in enumerate(block.results))
+    return f"""<section class="lesson-experiment" data-experiment="{number}" data-widget="{esc(entry.widget)}" aria-label="Experiment with the {esc(widget.title)}">
+<p class="lesson-experiment__kicker">Experiment</p>
+<p class="lesson-experiment__setup">{setup}</p>
+<p class="lesson-experiment__predict"><strong>Predict:</strong> {blocks.text_html(spec.predict, values)}</p>
+<p class="lesson-experiment__actions"{" hidden" if on_page else ""}>{action}</p>
+<div class="lesson-experiment__outcome">
+<p class="lesson-experiment__status" role="status">Computed by the simulator when this page was built:</p>
+{notice}
+<ul class="lesson-experiment__claims">{claims}</ul>
+</div>
+<template class="lesson-experiment__data">{script_json(data)}</template>
+</section>"""
+

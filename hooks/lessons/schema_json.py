@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .model import Lesson
+from .model import Experiment, Lesson
 
 
 def render() -> str:
@@ -21,6 +21,11 @@ def render() -> str:
         **Lesson.model_json_schema(),
         "title": "Lesson front matter",
     }
+    # The body's fenced blocks are YAML too: ```experiment follows $defs/ExperimentBlock and ```check
+    # $defs/CheckBlock (one quiz item), for editors that validate a fenced block against a schema.
+    experiment = Experiment.model_json_schema()
+    schema["$defs"] = {**schema["$defs"], **experiment.pop("$defs", {}),
+                       "ExperimentBlock": experiment, "CheckBlock": {"$ref": "#/$defs/QuizItem"}}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -17,12 +17,11 @@ from pydantic import BaseModel, ValidationError
 from widgets_py import registry, scenarios
 
 from . import frontmatter
+from .body import lines_outside_code
 from .model import LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, WidgetRef
 
 # A widget is placed in the body by this marker on its own line; see docs in pages.py.
 WIDGET_MARKER_RE = re.compile(r"^[ \t]*<!--[ \t]*widget:[ \t]*(?P<type>[^ \t>]+)[ \t]*-->[ \t]*$")
-FENCE_RE = re.compile(r"^[ \t]*(```|~~~)")
-INLINE_CODE_RE = re.compile(r"(`+)[^`]*?\1")
 # Raw HTML that runs script: script-like elements, inline event handlers, javascript: URLs.
 ACTIVE_HTML_RE = re.compile(
     r"<\s*(?:script|iframe|object|embed|base|meta|link|form|frame|frameset)\b[^>]*>?"
@@ -67,9 +66,11 @@ class LessonSource:
 
     file: str  # how the file is named in messages, e.g. docs/lessons/x.md
     stem: str  # file name without .md; the lesson's id and URL segment
+    src_uri: str = ""  # path under docs/, e.g. lessons/<chapter>/<id>.md
     fm: frontmatter.FrontMatter | None = None
     lesson: Lesson | None = None
     problems: list[Problem] = field(default_factory=list)
+    body: Any = None  # blocks.BodyReport: values, experiments and checks of the body, reading time
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -98,19 +99,19 @@ def _short(value: Any, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
+def _allowed_keys(loc: tuple, root: type[BaseModel] = Lesson) -> list[str]:
     names = [part for part in loc if isinstance(part, str)]
-    model = _NESTED_MODELS.get(names[0]) if len(names) > 1 else Lesson
-    return list((model or Lesson).model_fields)
+    model = (_NESTED_MODELS.get(names[0]) if root is Lesson else None) if len(names) > 1 else root
+    return list((model or root).model_fields)
 
 
-def describe(error: dict[str, Any]) -> str:
-    """A pydantic error as ``what is wrong (what is allowed)``."""
+def describe(error: dict[str, Any], root: type[BaseModel] = Lesson) -> str:
+    """A pydantic error as ``what is wrong (what is allowed)``; ``root`` is the model validated."""
     kind, loc, value, ctx = error["type"], error["loc"], error.get("input"), error.get("ctx", {})
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc)
+        allowed = _allowed_keys(loc, root)
         return f"unknown key ({suggest(str(loc[-1]), allowed)}allowed: {', '.join(allowed)})"
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {_short(value)}"
@@ -164,26 +165,34 @@ def _check_rules(source: LessonSource, docs_dir: Path) -> None:
         source.add(("id",), f"{lesson_id!r} does not match the file name {source.stem + '.md'!r} (the id must equal the file name without .md)")
     quiz = raw.get("quiz")
     for i, item in enumerate(quiz if isinstance(quiz, list) else []):
-        if not isinstance(item, dict):
-            continue
-        options, answer = item.get("options"), item.get("answer")
-        if isinstance(options, list):
-            first_seen: dict[str, int] = {}
-            for j, option in enumerate(options):
-                key = option.strip().casefold() if isinstance(option, str) else None
-                if key is None:
-                    continue
-                if key in first_seen:
-                    source.add(("quiz", i, "options", j), f"duplicate option {option!r} (same as options[{first_seen[key]}]; options must differ)")
-                first_seen.setdefault(key, j)
-            if isinstance(answer, int) and not isinstance(answer, bool) and not 0 <= answer < len(options):
-                source.add(("quiz", i, "answer"), f"{answer} is out of range ({len(options)} options; answer is a 0-based index from 0 to {len(options) - 1})")
+        for path, message in quiz_item_rules(item):
+            source.add(("quiz", i) + path, message)
     video = raw.get("video")
     if isinstance(video, dict):
         start, end = video.get("start", 0), video.get("end")
         if isinstance(start, int) and isinstance(end, int) and end <= start:
             source.add(("video", "end"), f"{end} must be greater than start ({start}); end is where playback stops, in seconds")
     _check_widgets(source, docs_dir)
+
+
+def quiz_item_rules(item: Any) -> list[tuple[tuple, str]]:
+    """``(path within the item, message)`` for the rules of a quiz question the model cannot express:
+    options differ, the answer indexes an option. Shared by front-matter quizzes and ``check`` blocks."""
+    if not isinstance(item, dict) or not isinstance(item.get("options"), list):
+        return []
+    options, answer = item["options"], item.get("answer")
+    found = []
+    first_seen: dict[str, int] = {}
+    for j, option in enumerate(options):
+        key = option.strip().casefold() if isinstance(option, str) else None
+        if key is None:
+            continue
+        if key in first_seen:
+            found.append((("options", j), f"duplicate option {option!r} (same as options[{first_seen[key]}]; options must differ)"))
+        first_seen.setdefault(key, j)
+    if isinstance(answer, int) and not isinstance(answer, bool) and not 0 <= answer < len(options):
+        found.append((("answer",), f"{answer} is out of range ({len(options)} options; answer is a 0-based index from 0 to {len(options) - 1})"))
+    return found
 
 
 def _check_widgets(source: LessonSource, docs_dir: Path) -> None:
@@ -225,18 +234,6 @@ def _check_widgets(source: LessonSource, docs_dir: Path) -> None:
         placed.add(wtype)
     for line, snippet in active_html(source.fm.body, source.fm.body_line):
         source.problems.append(Problem(source.file, line, "body", f"raw HTML that runs script is not allowed: {_short(snippet, 40)} (allowed: Markdown, plain HTML without script, event handlers or javascript: links; show code in a code block)"))
-
-
-def lines_outside_code(body: str, first_line: int = 1):
-    """``(file line, text)`` of every body line outside fenced code, inline code spans blanked."""
-    fence = None
-    for offset, text in enumerate(body.splitlines()):
-        fence_match = FENCE_RE.match(text)
-        if fence_match:
-            fence = None if fence == fence_match.group(1) else (fence or fence_match.group(1))
-            continue
-        if fence is None:
-            yield first_line + offset, INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def widget_markers(body: str, first_line: int = 1) -> list[tuple[int, str]]:

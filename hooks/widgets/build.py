@@ -6,6 +6,8 @@
   archive into the built site.
 * :func:`prerender` — runs a widget in CPython and renders its charts to SVG, cached under
   ``.cache/widgets-render`` keyed by everything that can change the output.
+* :func:`computed_metrics` — the same run without charts, for the values and experiments quoted in
+  lessons, cached the same way under ``.cache/widgets-metrics``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from widgets_py.core import Memo
+
 from . import runtime_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "widgets_py"
 RENDER_CACHE = ROOT / ".cache" / "widgets-render"
+METRICS_CACHE = ROOT / ".cache" / "widgets-metrics"
 VENDOR_FILES = {
     "vega.min.js": ROOT / "node_modules" / "vega" / "build" / "vega.min.js",
     "vega-lite.min.js": ROOT / "node_modules" / "vega-lite" / "build" / "vega-lite.min.js",
@@ -224,17 +229,51 @@ def prerender(widget_type: str, params: dict[str, Any], cache_dir: Path | None =
 
     key = render_key(widget_type, params)
     cached = cache_dir / f"{key}.json"
-    if cached.exists():
-        try:
-            return json.loads(cached.read_text(encoding="utf-8"))
-        except ValueError:
-            cached.unlink()
+    out = _read_cache(cached)
+    if out is not None:
+        return out
     out = compute(widget_type, params)
     if not out["ok"]:
         raise WidgetBuildError(f"{widget_type}: default scenario fails: {out['error']}")
     out["svgs"] = [chart_svg(chart["spec"]) for chart in out["charts"]]
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".{id(out)}.tmp")
-    tmp.write_text(json.dumps(out, allow_nan=False), encoding="utf-8")
-    tmp.replace(cached)
+    _write_cache(cached, out)
+    return out
+
+
+def _read_cache(path: Path) -> dict[str, Any] | None:
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            path.unlink(missing_ok=True)
+    return None
+
+
+def _write_cache(path: Path, value: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{id(value)}.tmp")  # written whole, then renamed: never half a file
+    tmp.write_text(json.dumps(value, allow_nan=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+# the values of one build (a lesson quotes the same scenario many times), bounded for `mkdocs serve`
+METRICS_MEMO = Memo(256)
+
+
+def computed_metrics(widget_type: str, params: dict[str, Any], cache_dir: Path | None = None) -> dict[str, Any]:
+    """``{"ok", "metrics": {name: {"value", "text"}}}`` (or ``{"ok": False, "error", "param"}``) of
+    ``widgets_py.api.compute`` for these params: the formatted key numbers the widget shows. Cached on
+    disk by widget, params and the content hash of every simulator file, and in memory for the build."""
+    archive_name, _ = widgets_archive()
+    key = hashlib.sha256(json.dumps([widget_type, params, archive_name], sort_keys=True).encode()).hexdigest()
+    path = (cache_dir or METRICS_CACHE) / f"{key}.json"
+    return METRICS_MEMO.get(key, lambda: _read_cache(path) or _computed(widget_type, params, path))
+
+
+def _computed(widget_type: str, params: dict[str, Any], path: Path) -> dict[str, Any]:
+    from widgets_py.api import compute  # the same call the browser worker makes
+
+    full = compute(widget_type, params)
+    out = {k: v for k, v in full.items() if k in ("ok", "error", "param", "metrics")}
+    _write_cache(path, out)
     return out

@@ -3,11 +3,12 @@
 // document$ observable, and each element is bound at most once.
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
-import { initQuiz } from "./quiz.js";
+import { initCheck, initQuiz } from "./quiz.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
   [".course-quiz", initQuiz],
+  [".lesson-check[data-check]", initCheck],
   [".course-cards", initFlashcards],
   [".course-notes", initNotes],
   [".course-video", initVideo],

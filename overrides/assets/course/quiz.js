@@ -1,38 +1,47 @@
-// Quiz page: check one answer at a time, explain it, keep score, remember answers across reloads.
-import { isPlainObject, load, remove, save } from "./storage.js";
+// Quiz page and the check questions inside lessons: check one answer at a time, explain it, keep score,
+// remember answers across reloads.
+//
+// Saved progress, one entry per lesson (read it with loadProgress; other modules may, too):
+//   key   storageKey("quiz", <lesson id>) = "scaling-course:v1:quiz:<lesson id>"
+//   value {version, answers: {"<question index>": <option index>}, checks: {"<check id>": <option index>}}
+// `version` fingerprints the quiz page's questions (data-quiz-version): when they change, `answers` is
+// dropped. A check's id (data-check on its form, also written by hooks/lessons/pages.py) fingerprints
+// that question alone, so a changed check loses only its own answer and the quiz keeps its own.
+import { isPlainObject, load, save } from "./storage.js";
 
-export function initQuiz(root) {
-  const id = root.dataset.quizId;
-  const version = root.dataset.quizVersion; // changes when the questions change: old answers are dropped
-  const questions = [...root.querySelectorAll(".course-quiz__question")];
-  const scoreEl = root.querySelector(".course-quiz__score");
-  let answers = restore();
+const isChoice = (value) => Number.isInteger(value) && value >= 0;
 
-  function restore() {
-    const saved = load("quiz", id, (v) => isPlainObject(v) && v.version === version && isPlainObject(v.answers));
-    const valid = {};
-    for (const [key, choice] of Object.entries(saved ? saved.answers : {})) {
-      const index = Number(key);
-      const fieldset = questions[index];
-      if (fieldset && Number.isInteger(choice) && choice >= 0 && choice < options(fieldset).length) {
-        valid[index] = choice;
-      }
-    }
-    return valid;
-  }
+function cleanMap(value) {
+  const out = {};
+  for (const [key, choice] of Object.entries(isPlainObject(value) ? value : {})) if (isChoice(choice)) out[key] = choice;
+  return out;
+}
 
-  function persist() {
-    save("quiz", id, { version, answers });
-  }
+// -> {version, answers, checks}: whatever is saved for this lesson, bad entries left out.
+export function loadProgress(lessonId) {
+  const saved = load("quiz", lessonId, isPlainObject) || {};
+  return {
+    version: typeof saved.version === "string" ? saved.version : null,
+    answers: cleanMap(saved.answers),
+    checks: cleanMap(saved.checks),
+  };
+}
 
-  function options(fieldset) {
-    return [...fieldset.querySelectorAll('input[type="radio"]')];
-  }
+// Merges `changes` into the saved progress (other parts are kept); false if the browser refused.
+export function saveProgress(lessonId, changes) {
+  return save("quiz", lessonId, { ...loadProgress(lessonId), ...changes });
+}
 
-  function show(fieldset, index, announce) {
-    const choice = answers[index];
+// One question (fieldset.course-quiz__question with data-answer): "Check answer" shows right or wrong and
+// the explanation. `answered(choice)` is called with the reader's choice; show(choice) restores one.
+export function bindQuestion(fieldset, answered) {
+  const options = () => [...fieldset.querySelectorAll('input[type="radio"]')];
+  const verdict = fieldset.querySelector(".course-quiz__verdict");
+  const explain = fieldset.querySelector(".course-quiz__explain");
+
+  function show(choice, announce) {
     const correct = Number(fieldset.dataset.answer);
-    const inputs = options(fieldset);
+    const inputs = options();
     inputs.forEach((input, j) => {
       input.checked = j === choice;
       const label = input.closest("label");
@@ -41,10 +50,9 @@ export function initQuiz(root) {
     });
     const right = choice === correct;
     const answerText = inputs[correct] ? inputs[correct].closest("label").textContent.trim().replace(/\.$/, "") : "";
-    const verdict = fieldset.querySelector(".course-quiz__verdict");
     verdict.textContent = right ? "Correct." : `Not quite. The answer is: ${answerText}.`;
     verdict.className = `course-quiz__verdict ${right ? "is-correct" : "is-wrong"}`;
-    fieldset.querySelector(".course-quiz__explain").hidden = false;
+    explain.hidden = false;
     fieldset.classList.add("is-answered");
     if (announce) {
       verdict.tabIndex = -1;
@@ -52,50 +60,86 @@ export function initQuiz(root) {
     }
   }
 
-  function reset(fieldset) {
-    for (const input of options(fieldset)) {
+  function reset() {
+    for (const input of options()) {
       input.checked = false;
       input.closest("label").classList.remove("is-correct", "is-wrong");
     }
-    const verdict = fieldset.querySelector(".course-quiz__verdict");
     verdict.textContent = "";
     verdict.className = "course-quiz__verdict";
-    fieldset.querySelector(".course-quiz__explain").hidden = true;
+    explain.hidden = true;
     fieldset.classList.remove("is-answered");
+  }
+
+  fieldset.querySelector(".course-quiz__check").addEventListener("click", () => {
+    const chosen = fieldset.querySelector('input[type="radio"]:checked');
+    if (!chosen) {
+      verdict.textContent = "Choose an option first.";
+      return;
+    }
+    const choice = Number(chosen.value);
+    answered(choice);
+    show(choice, true);
+  });
+  return { show, reset, count: () => options().length };
+}
+
+export function initQuiz(root) {
+  const id = root.dataset.quizId;
+  const version = root.dataset.quizVersion; // changes when the questions change: old answers are dropped
+  const scoreEl = root.querySelector(".course-quiz__score");
+  const fieldsets = [...root.querySelectorAll(".course-quiz__question")];
+  let answers = {};
+  const questions = fieldsets.map((fieldset, index) => bindQuestion(fieldset, (choice) => {
+    answers[index] = choice;
+    saveProgress(id, { version, answers });
+    updateScore();
+  }));
+
+  const saved = loadProgress(id);
+  if (saved.version === version) {
+    for (const [key, choice] of Object.entries(saved.answers)) {
+      const index = Number(key);
+      if (questions[index] && choice < questions[index].count()) answers[index] = choice;
+    }
   }
 
   function updateScore() {
     const answered = Object.keys(answers).length;
-    const right = questions.filter((q, i) => answers[i] === Number(q.dataset.answer)).length;
+    const right = fieldsets.filter((q, i) => answers[i] === Number(q.dataset.answer)).length;
     scoreEl.textContent =
-      answered === questions.length
-        ? `Quiz complete: ${right} of ${questions.length} correct.`
-        : `Score: ${right} of ${questions.length} (${answered} answered).`;
+      answered === fieldsets.length
+        ? `Quiz complete: ${right} of ${fieldsets.length} correct.`
+        : `Score: ${right} of ${fieldsets.length} (${answered} answered).`;
   }
 
-  questions.forEach((fieldset, index) => {
-    fieldset.querySelector(".course-quiz__check").addEventListener("click", () => {
-      const chosen = fieldset.querySelector('input[type="radio"]:checked');
-      if (!chosen) {
-        fieldset.querySelector(".course-quiz__verdict").textContent = "Choose an option first.";
-        return;
-      }
-      answers[index] = Number(chosen.value);
-      persist();
-      show(fieldset, index, true);
-      updateScore();
-    });
-    if (index in answers) show(fieldset, index, false);
+  questions.forEach((question, index) => {
+    if (index in answers) question.show(answers[index], false);
   });
 
   root.querySelector(".course-quiz__retry").addEventListener("click", () => {
     answers = {};
-    remove("quiz", id);
-    questions.forEach(reset);
+    saveProgress(id, { version, answers }); // the lesson's check answers stay
+    questions.forEach((question) => question.reset());
     updateScore();
-    const first = questions[0] && questions[0].querySelector("input");
+    const first = fieldsets[0] && fieldsets[0].querySelector("input");
     if (first) first.focus();
   });
   root.querySelector(".course-quiz__form").addEventListener("submit", (event) => event.preventDefault());
   updateScore();
+}
+
+// A check question in the lesson body (form.lesson-check[data-check]): the quiz's interaction, its answer
+// saved with the lesson's quiz progress under its check id.
+export function initCheck(form) {
+  const lessonId = form.dataset.lessonId;
+  const checkId = form.dataset.check;
+  const fieldset = form.querySelector(".course-quiz__question");
+  const question = bindQuestion(fieldset, (choice) => {
+    const { checks } = loadProgress(lessonId);
+    saveProgress(lessonId, { checks: { ...checks, [checkId]: choice } });
+  });
+  const saved = loadProgress(lessonId).checks[checkId];
+  if (saved !== undefined && saved < question.count()) question.show(saved, false);
+  form.addEventListener("submit", (event) => event.preventDefault());
 }

@@ -3,6 +3,7 @@
 // The HTML already shows real results computed at build time; everything here is an enhancement.
 import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
 import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
+import { initExperiment } from "./experiments.js";
 
 const ASSETS = new URL("../", import.meta.url);
 // One object per tab. The widget HTML's tiny inline boot script may have created it already (and the
@@ -214,6 +215,17 @@ class Controller {
     else entries.set(this.type, encodeState(this.data.v, this.scenario, this.overrides()));
     const hash = formatFragment(entries, location.hash);
     if (hash !== location.hash) history.replaceState(history.state, "", hash || location.pathname + location.search);
+  }
+
+  // An experiment card's settings (experiments.js): a scenario of this widget's menu when it has it,
+  // else the default scenario with every value set; runs like any change (fragment, live results).
+  loadSettings(scenario, params) {
+    this.scenario = this.scenarios.has(scenario) ? scenario : this.data.initial.scenario;
+    this.values = { ...this.scenarios.get(this.scenario).params, ...params };
+    this.notice("");
+    this.syncControls();
+    this.markChangedGroups(true);
+    this.changed();
   }
 
   // -- controls --
@@ -470,6 +482,23 @@ function bindAll() {
   for (const c of controllers) {
     runtime.controllers.add(c);
     c.start();
+  }
+  bindExperiments();
+}
+
+const experimentHost = {
+  controllerFor: (type) => [...runtime.controllers].find((c) => c.type === type && c.root.isConnected) || null,
+  run: (type, params) => runtime.run(type, params),
+};
+
+function bindExperiments() {
+  for (const card of document.querySelectorAll(".lesson-experiment[data-experiment]:not([data-bound])")) {
+    card.dataset.bound = "true";
+    try {
+      initExperiment(card, experimentHost);
+    } catch (err) {
+      console.warn("experiment card:", err); // the card keeps the values computed at build time
+    }
   }
 }
 

@@ -418,9 +418,9 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     }
     notice = f'<p class="lesson-experiment__notice">{blocks.text_html(spec.notice, values)}</p>' if spec.notice else ""
     claims = "".join(_claim_item(i, r) for i, r in enumerate(block.results))
-    return f"""<section class="lesson-experiment" data-experiment="{number}" data-widget="{esc(entry.widget)}" aria-label="Experiment with the {esc(widget.title)}">
-<p class="lesson-experiment__kicker">Experiment</p>
-<p class="lesson-experiment__setup">{setup}</p>
+    return f"""<section class="lesson-experiment" data-experiment="{number}" data-widget="{esc(entry.widget)}" aria-labelledby="lesson-experiment-{number} lesson-experiment-{number}-setup">
+<p class="lesson-experiment__kicker" id="lesson-experiment-{number}">Experiment</p>
+<p class="lesson-experiment__setup" id="lesson-experiment-{number}-setup">{setup}</p>
 <p class="lesson-experiment__predict"><strong>Predict:</strong> {blocks.text_html(spec.predict, values)}</p>
 <p class="lesson-experiment__actions"{" hidden" if on_page else ""}>{action}</p>
 <div class="lesson-experiment__outcome">

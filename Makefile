@@ -7,10 +7,12 @@ PY     := $(VENV)/bin/python
 MKDOCS := $(VENV)/bin/mkdocs
 CHROMIUM ?= /usr/bin/chromium
 PORT   ?= 8000
+# make serve SERVE_FLAGS=--dirty: rebuild only changed pages (large courses; other pages keep their old navigation)
+SERVE_FLAGS ?=
 # mkdocs-material prints a banner about MkDocs 2 on every build; we pin mkdocs<2 on purpose.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install build serve test test-fast bench browser clean schema
+.PHONY: install build serve test test-fast bench bench-build browser clean schema offline
 
 install: $(VENV)/.installed node_modules/.installed .cache/pyodide/.installed
 
@@ -34,12 +36,17 @@ browser:
 
 schema: $(VENV)/.installed
 	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json
+	$(PY) -m hooks.lessons.schema_json docs/schema/chapter.schema.json
 
 build: install
 	$(MKDOCS) build --strict
 
+# The built site as one zip to read from disk (README.md: "Reading offline").
+offline: build
+	$(PY) -m hooks.offline.package site dist/scaling-ai-course.zip
+
 serve: install
-	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT)
+	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT) $(SERVE_FLAGS)
 
 # The site is built once (strict: any authoring error fails here) and shared by every test worker.
 test: install browser
@@ -51,6 +58,11 @@ test-fast: install
 
 bench: install browser
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench_build --serve
+
+# Build time at +0/+50/+400 generated lessons and the marginal-cost ratio; --serve adds the reload time.
+bench-build: install
+	$(PY) -m tests.bench_build --serve
 
 clean:
-	rm -rf site .cache $(VENV) node_modules
+	rm -rf site dist .cache $(VENV) node_modules

@@ -373,7 +373,8 @@ def test_scenario_file_runs_every_preset_and_charts_are_inline():
     for sc in sf.scenarios:
         payload = json.loads(api.run_json("distributed_training_lab", json.dumps(sc.params)))
         assert payload["ok"], sc.name
-        assert payload["result"]["metrics"]["fits_in_memory"], sc.name
+        # every preset fits except the ZeRO paper's case at stage 0, which lesson 4 shows not fitting
+        assert payload["result"]["metrics"]["fits_in_memory"] == (sc.name != "zero-paper-64-a100"), sc.name
         names = [c["name"] for c in payload["charts"]]
         assert names == ["scaling", "memory", "step_time", "pipeline", "lab_curve", "lab_sweep"]
         text = json.dumps(payload["charts"])

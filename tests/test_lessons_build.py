@@ -17,7 +17,7 @@ import pytest
 from tests.fixtures.lessons import sitekit
 
 LESSON_IDS = [f"ai-builder-ch4-lesson{i}" for i in range(1, 6)]
-LESSON_KEYS = {"id", "title", "url", "quiz_url", "flashcards_url", "prereqs", "next", "tags", "duration_min", "widgets"}
+LESSON_KEYS = {"id", "title", "url", "quiz_url", "flashcards_url", "prereqs", "next", "tags", "duration_min", "widgets", "chapter"}
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -31,7 +31,10 @@ def test_fixture_site_has_lesson_quiz_flashcards_and_tags_pages(fixture_site):
         for page in ("", "quiz/", "flashcards/"):
             assert (fixture_site / "lessons" / lesson / page / "index.html").is_file()
     assert (fixture_site / "tags" / "index.html").is_file()
-    assert (fixture_site / "assets" / "vendor" / "ts-fsrs" / "index.mjs").is_file()
+    # the course scripts are one classic bundle (ts-fsrs included), loaded by every page
+    bundles = list((fixture_site / "assets" / "bundles").glob("course.*.js"))
+    assert len(bundles) == 1 and "Rating" in bundles[0].read_text(encoding="utf-8")
+    assert f'src="../../../assets/bundles/{bundles[0].name}"' in (fixture_site / "lessons/beta/quiz/index.html").read_text()
 
 
 def test_fixture_site_course_json(fixture_site):
@@ -43,7 +46,9 @@ def test_fixture_site_course_json(fixture_site):
         "id": "beta", "title": "Watching a model in production", "url": "lessons/beta/",
         "quiz_url": "lessons/beta/quiz/", "flashcards_url": "lessons/beta/flashcards/",
         "prereqs": ["alpha"], "next": None, "tags": ["monitoring", "basics"], "duration_min": 25, "widgets": [],
+        "chapter": None,  # directly in lessons/, no chapter folder
     }
+    assert data["chapters"] == []
 
 
 def test_authored_text_is_escaped_everywhere(fixture_site):
@@ -140,8 +145,10 @@ def test_site_course_json(site_dir):
     assert sorted(lesson["id"] for lesson in lessons) == LESSON_IDS
     by_id = {lesson["id"]: lesson for lesson in lessons}
     position = {lesson["id"]: i for i, lesson in enumerate(lessons)}
+    assert [(c["id"], c["title"], c["url"], c["lessons"]) for c in data["chapters"]] == [
+        ("ai-builder-ch4", "Scaling AI Systems", "lessons/ai-builder-ch4/", LESSON_IDS)]
     for lesson in lessons:
-        assert set(lesson) == LESSON_KEYS
+        assert set(lesson) == LESSON_KEYS and lesson["chapter"] == "ai-builder-ch4"
         for key in ("url", "quiz_url", "flashcards_url"):
             assert not lesson[key].startswith("/") and (site_dir / lesson[key] / "index.html").is_file()
         for prereq in lesson["prereqs"]:
@@ -150,8 +157,8 @@ def test_site_course_json(site_dir):
         for widget in lesson["widgets"]:
             assert (site_dir / widget["data"]).is_file()
     lesson4 = by_id["ai-builder-ch4-lesson4"]
-    assert [w["type"] for w in lesson4["widgets"]] == [
-        "scaling_strategy_simulator", "distributed_training_lab", "cost_performance_dashboard"]
+    assert [w["type"] for w in lesson4["widgets"]] == ["scaling_strategy_simulator", "distributed_training_lab"]
+    assert [w["type"] for w in by_id["ai-builder-ch4-lesson5"]["widgets"]] == ["cost_performance_dashboard"]
 
 
 def test_site_internal_links_resolve(site_dir):

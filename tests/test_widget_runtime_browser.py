@@ -18,15 +18,20 @@ from widgets_py import registry
 pytestmark = pytest.mark.browser
 
 LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson4/"
+COST_LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson5/"  # the cost dashboard's page
 BOOT_MS = 90_000  # a cold Pyodide boot on a busy 2-core machine; a limit, not a speed assertion
+
+
+def static_widget_types(site_dir, lesson: str) -> list[str]:
+    html = (site_dir / lesson / "index.html").read_text(encoding="utf-8")
+    types = re.findall(r'data-widget="([a-z_]+)" data-state="static"', html)
+    assert types, f"no buildable widget on {lesson}"
+    return types
 
 
 @pytest.fixture(scope="module")
 def widget_types(site_dir) -> list[str]:
-    html = (site_dir / LESSON / "index.html").read_text(encoding="utf-8")
-    types = re.findall(r'data-widget="([a-z_]+)" data-state="static"', html)
-    assert types, f"no buildable widget on {LESSON}"
-    return types
+    return static_widget_types(site_dir, LESSON)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +114,13 @@ def change_a_control(page, wtype: str) -> tuple[str, object, dict, dict]:
     pytest.fail(f"no control of {wtype} changed a data-metric")
 
 
-def test_static_results_without_javascript(browser, base_url, widget_types):
+@pytest.mark.parametrize("lesson", [LESSON, COST_LESSON])
+def test_static_results_without_javascript(browser, base_url, site_dir, lesson):
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(base_url + LESSON)
-        for wtype in widget_types:
+        page.goto(base_url + lesson)
+        for wtype in static_widget_types(site_dir, lesson):
             snap = snapshot(page, wtype)
             assert snap["state"] == "static"
             assert snap["charts"] and all(c.startswith('<img class="cw-static"') for c in snap["charts"])

@@ -1,9 +1,15 @@
-"""The course: every lesson file under ``<docs>/lessons/``, validated, in prerequisite order, with
-the site-relative URLs of its lesson, quiz and flashcards pages."""
+"""The course: every chapter and lesson under ``<docs>/lessons/``, validated, in prerequisite order,
+with the site-relative URLs of each lesson's lesson, quiz and flashcards pages.
+
+A chapter is a folder ``lessons/<chapter-id>/`` whose ``index.md`` holds its title, summary and
+optional order; its lessons are the folder's other Markdown files. Lessons directly in ``lessons/``
+belong to no chapter. Chapters are ordered by ``order`` (then id); lessons follow their chapter's
+place unless a prerequisite must come first."""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import posixpath
@@ -12,7 +18,7 @@ from pathlib import Path
 
 from . import blocks
 from .model import Lesson
-from .validate import LessonSource, Problem, check_course, load_lesson
+from .validate import ChapterSource, LessonSource, Problem, check_chapters, check_course, load_chapter, load_lesson
 
 LESSONS_DIR = "lessons"
 TAGS_SRC = "tags.md"
@@ -56,6 +62,20 @@ class CourseLesson:
     quiz_url: str
     flashcards_url: str
     position: int = 0  # 1-based, in prerequisite order
+    chapter: str | None = None  # chapter id
+    chapter_position: int = 0  # 1-based within the chapter
+
+
+@dataclass
+class CourseChapter:
+    id: str
+    title: str  # the folder name while index.md is broken, so the course still renders
+    summary: str
+    order: int | None
+    src_uri: str  # lessons/<id>/index.md
+    url: str
+    source: ChapterSource
+    lessons: list[CourseLesson] = field(default_factory=list)  # in course order
 
 
 @dataclass
@@ -65,9 +85,16 @@ class Course:
     tags_url: str
     problems: list[Problem] = field(default_factory=list)
     scenarios: blocks.ScenarioIndex = field(default_factory=blocks.ScenarioIndex)  # every docs/widgets scenario
+    chapters: list[CourseChapter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_id = {cl.lesson.id: cl for cl in self.lessons}
 
     def get(self, lesson_id: str) -> CourseLesson | None:
-        return next((cl for cl in self.lessons if cl.lesson.id == lesson_id), None)
+        return self._by_id.get(lesson_id)
+
+    def unchaptered(self) -> list[CourseLesson]:
+        return [cl for cl in self.lessons if cl.chapter is None]
 
     def tags(self) -> dict[str, list[CourseLesson]]:
         index: dict[str, list[CourseLesson]] = {}
@@ -88,16 +115,32 @@ def label_for(path: Path) -> str:
         return str(path)
 
 
+def chapter_folders(docs_dir: Path) -> list[Path]:
+    """Folders of ``lessons/`` holding Markdown files: chapters (well formed or not)."""
+    root = Path(docs_dir) / LESSONS_DIR
+    return sorted(p for p in root.iterdir() if p.is_dir() and any(p.glob("*.md"))) if root.is_dir() else []
+
+
 def lesson_paths(docs_dir: Path) -> list[Path]:
-    """Lesson files: ``lessons/*.md`` and ``lessons/<chapter>/*.md``; a chapter's ``index.md`` is its
-    page, not a lesson."""
+    """Lesson files: ``lessons/*.md`` and ``lessons/<chapter>/*.md`` except each chapter's ``index.md``."""
     root = Path(docs_dir) / LESSONS_DIR
     return sorted([*root.glob("*.md"), *(p for p in root.glob("*/*.md") if p.name != "index.md")])
 
 
+def _chapter(source: ChapterSource, src_uri: str, use_directory_urls: bool) -> CourseChapter:
+    raw, chapter = source.raw, source.chapter
+    title = chapter.title if chapter else raw.get("title") if isinstance(raw.get("title"), str) else source.stem
+    return CourseChapter(
+        id=source.stem, title=title, summary=chapter.summary if chapter else "", order=chapter.order if chapter else None,
+        src_uri=src_uri, url=page_url(src_uri, use_directory_urls), source=source)
+
+
 def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
-    """Read, validate and order every lesson. Never raises for author mistakes: see ``problems``."""
+    """Read, validate and order every chapter and lesson. Never raises for author mistakes: see
+    ``problems``."""
     docs_dir = Path(docs_dir)
+    folders = chapter_folders(docs_dir)
+    chapter_sources = [load_chapter(f, label_for(f / "index.md")) for f in folders]
     paths = lesson_paths(docs_dir)
     sources = [load_lesson(p, label_for(p), docs_dir) for p in paths]
     for path, source in zip(paths, sources):
@@ -107,6 +150,11 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
         blocks.check_lesson(source, index)
     check_course(sources)
     blocks.check_course(sources, index)
+    check_chapters(chapter_sources, sources)
+    chapters = sorted(
+        (_chapter(cs, f"{LESSONS_DIR}/{cs.stem}/index.md", use_directory_urls) for cs in chapter_sources),
+        key=lambda c: (c.order is None, c.order or 0, c.id))
+    chapter_of_folder = {c.id: c for c in chapters}
     lessons = []
     seen: set[str] = set()
     for source in sources:
@@ -116,31 +164,56 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
         src = source.src_uri
         quiz_src = f"{src[:-3]}/quiz.md"
         cards_src = f"{src[:-3]}/flashcards.md"
+        folder = posixpath.dirname(posixpath.relpath(src, LESSONS_DIR))
         lessons.append(
             CourseLesson(
                 lesson=source.lesson, source=source, src_uri=src, quiz_src=quiz_src, flashcards_src=cards_src,
                 url=page_url(src, use_directory_urls), quiz_url=page_url(quiz_src, use_directory_urls),
                 flashcards_url=page_url(cards_src, use_directory_urls),
+                chapter=chapter_of_folder[folder].id if folder in chapter_of_folder else None,
             )
         )
-    ordered = prerequisite_order(lessons)
+    rank = {c.id: i for i, c in enumerate(chapters)}
+    ordered = prerequisite_order(lessons, key=lambda cl: (rank.get(cl.chapter, len(rank)), cl.lesson.id))
     for position, cl in enumerate(ordered, start=1):
         cl.position = position
-    problems = sorted(p for s in sources for p in s.problems)
-    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index)
+        if cl.chapter is not None:
+            chapter = chapter_of_folder[cl.chapter]
+            chapter.lessons.append(cl)
+            cl.chapter_position = len(chapter.lessons)
+    generated = [TAGS_SRC, *(src for cl in lessons for src in (cl.quiz_src, cl.flashcards_src))]
+    clashes = [Problem(label_for(docs_dir / src), 1, "", "this page is generated from front matter; remove the file")
+               for src in generated if (docs_dir / src).exists()]
+    problems = sorted([*clashes, *(p for s in [*chapter_sources, *sources] for p in s.problems)])
+    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index, chapters)
 
 
-def prerequisite_order(lessons: list[CourseLesson]) -> list[CourseLesson]:
-    """Topological order (prerequisites first); ties and cycles fall back to file-name order so a
-    broken course still renders while its problems are shown."""
+def prerequisite_order(lessons: list[CourseLesson], key=lambda cl: cl.lesson.id) -> list[CourseLesson]:
+    """Topological order (prerequisites first); among the lessons ready at each step, the smallest
+    ``key`` comes first. A cycle falls back to the smallest remaining key so a broken course still
+    renders while its problems are shown. O(n log n): a heap of ready lessons (Kahn's algorithm)."""
     by_id = {cl.lesson.id: cl for cl in lessons}
-    remaining = {cl.lesson.id: {p for p in cl.lesson.prereqs if p in by_id} for cl in lessons}
+    waiting = {cl.lesson.id: {p for p in cl.lesson.prereqs if p in by_id and p != cl.lesson.id} for cl in lessons}
+    dependents: dict[str, list[str]] = {}
+    for lesson_id, deps in waiting.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(lesson_id)
+    ready = [(key(by_id[i]), i) for i, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    pending = {i for i, deps in waiting.items() if deps}
     ordered: list[CourseLesson] = []
-    while remaining:
-        ready = sorted(i for i, deps in remaining.items() if not deps) or [min(remaining)]
-        for lesson_id in ready:
-            ordered.append(by_id[lesson_id])
-            del remaining[lesson_id]
-        for deps in remaining.values():
-            deps.difference_update(ready)
+    while ready or pending:
+        if not ready:  # only cycles remain
+            stuck = min(pending, key=lambda i: key(by_id[i]))
+            waiting[stuck].clear()
+            pending.discard(stuck)
+            ready.append((key(by_id[stuck]), stuck))
+        _, lesson_id = heapq.heappop(ready)
+        ordered.append(by_id[lesson_id])
+        for child in dependents.get(lesson_id, []):
+            if child in pending:
+                waiting[child].discard(lesson_id)
+                if not waiting[child]:
+                    pending.discard(child)
+                    heapq.heappush(ready, (key(by_id[child]), child))
     return ordered

@@ -1,7 +1,9 @@
 """``site/course.json``: the course in prerequisite order, for tools and the browser.
 
 Shape (issue 2): ``{"lessons": [{"id", "title", "url", "quiz_url", "flashcards_url", "prereqs",
-"next", "tags", "duration_min", "widgets": [{"type", "data"}]}]}``. URLs are site-relative (no
+"next", "tags", "duration_min", "widgets": [{"type", "data"}], "chapter"}], "chapters": [{"id", "title",
+"summary", "url", "lessons": [ids]}]}`` (issue 15: ``chapter`` is the lesson's chapter id, or null for a
+lesson directly in ``lessons/``; chapters in course order, their lessons in course order). URLs are site-relative (no
 leading slash) so the file is correct wherever the site is mounted; widget ``data`` is the scenario
 file's site-relative URL (the docs-absolute ``/widgets/x.json`` without its slash).
 """
@@ -28,9 +30,14 @@ def build(course: Course) -> dict[str, Any]:
                 "tags": list(cl.lesson.tags),
                 "duration_min": cl.lesson.duration_min,
                 "widgets": [{"type": w.type, "data": w.data.lstrip("/")} for w in cl.lesson.widgets],
+                "chapter": cl.chapter,
             }
             for cl in course.lessons
-        ]
+        ],
+        "chapters": [
+            {"id": ch.id, "title": ch.title, "summary": ch.summary, "url": ch.url, "lessons": [cl.lesson.id for cl in ch.lessons]}
+            for ch in course.chapters
+        ],
     }
 
 

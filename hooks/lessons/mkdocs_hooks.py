@@ -5,7 +5,7 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json and vendor ts-fsrs (the flashcard scheduler) into the site.
+- on_post_build: write course.json into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
-import shutil
+import os
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
@@ -26,9 +26,6 @@ from hooks.lessons import blocks, frontmatter, manifest, pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
-REPO = Path(__file__).resolve().parents[2]
-TS_FSRS = REPO / "node_modules" / "ts-fsrs"
-TS_FSRS_DEST = "assets/vendor/ts-fsrs"
 
 _state: dict = {"command": "build", "course": None, "roles": {}}
 
@@ -45,12 +42,14 @@ def on_files(files: Files, config) -> Files:
         report("lesson problem: %s", problem)
 
     roles: dict[str, tuple[str, object]] = {"index.md": ("home", None)}
+    for chapter in course.chapters:
+        roles[chapter.src_uri] = ("chapter", chapter)
     for cl in course.lessons:
         roles[cl.src_uri] = ("lesson", cl)
         roles[cl.quiz_src] = ("quiz", cl)
         roles[cl.flashcards_src] = ("flashcards", cl)
         for src, title in ((cl.quiz_src, "Quiz"), (cl.flashcards_src, "Flashcards")):
-            _add_generated(files, config, src, title)
+            _add_generated(files, config, src, title, from_lesson=str(Path(config.docs_dir) / cl.src_uri))
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
     for source in course.sources:  # broken lessons still get their problems banner
@@ -61,25 +60,45 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-def _add_generated(files: Files, config, src_uri: str, title: str) -> None:
-    if files.get_file_from_path(src_uri) is not None:
-        log.error("lesson pages: docs/%s exists but is generated from front matter; remove it", src_uri)
+class _FromLesson(File):
+    """A quiz or flashcards page: generated, yet only as modified as the lesson file it comes from,
+    so ``mkdocs serve --dirty`` rebuilds it with its lesson instead of on every save."""
+
+    lesson_path: str
+
+    def is_modified(self) -> bool:
+        dest = self.abs_dest_path
+        return not os.path.isfile(dest) or os.path.getmtime(dest) < os.path.getmtime(self.lesson_path)
+
+
+def _add_generated(files: Files, config, src_uri: str, title: str, from_lesson: str | None = None) -> None:
+    if files.get_file_from_path(src_uri) is not None:  # reported among course.problems
         return
-    files.append(File.generated(config, src_uri, content=f"# {title} {{#{pages.SKIP_TARGET}}}\n"))
+    file = (_FromLesson if from_lesson else File).generated(config, src_uri, content=f"# {title} {{#{pages.SKIP_TARGET}}}\n")
+    if from_lesson:
+        file.lesson_path = from_lesson
+    files.append(file)
 
 
 def _nav(course, files: Files) -> list:
-    """Home, then each lesson with its quiz and flashcards, then other pages, then tags. Titles are
-    escaped: MkDocs' templates print nav titles as HTML."""
-    lessons = [
-        {f"{cl.position}. {html.escape(cl.lesson.title)}": [
-            {"Lesson": cl.src_uri}, {"Quiz": cl.quiz_src}, {"Flashcards": cl.flashcards_src}]}
-        for cl in course.lessons
-    ]
-    used = {"index.md", course_mod.TAGS_SRC} | {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
+    """Home; then "Chapters", one section per chapter (its page, then each lesson with its quiz and
+    flashcards); lessons outside chapters; other pages; tags. With the theme's navigation.prune, a
+    page renders only the open chapter's items, so build time stays linear in the number of lessons.
+    Titles are escaped: MkDocs' templates print nav titles as HTML."""
+    def lesson_items(lessons, number) -> list:
+        return [{f"{number(cl)}. {html.escape(cl.lesson.title)}": [
+            {"Lesson": cl.src_uri}, {"Quiz": cl.quiz_src}, {"Flashcards": cl.flashcards_src}]} for cl in lessons]
+
+    chapters = [{html.escape(ch.title): [*([ch.src_uri] if files.get_file_from_path(ch.src_uri) else []),
+                                         *lesson_items(ch.lessons, lambda cl: cl.chapter_position)]}
+                for ch in course.chapters]
+    loose = lesson_items(course.unchaptered(), lambda cl: cl.position)
+    used = {"index.md", course_mod.TAGS_SRC} | {ch.src_uri for ch in course.chapters}
+    used |= {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
     others = [f.src_uri for f in files.documentation_pages() if f.src_uri not in used]
     home = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
-    return home + ([{"Lessons": lessons}] if lessons else []) + others + [{"Tags": course_mod.TAGS_SRC}]
+    return (home + ([{"Chapters": chapters}] if chapters else []) + ([{"Lessons": loose}] if loose else [])
+            + others + [{"Tags": course_mod.TAGS_SRC}])
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
@@ -92,6 +111,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         return blocks.prepare_markdown(markdown, item.source.body)
     elif role in ("quiz", "flashcards"):
         page.meta["title"] = f"{role.capitalize()}: {html.escape(item.lesson.title)}"
+    elif role == "chapter":
+        page.meta["title"] = html.escape(item.title)
+        if item.source.fm is None:  # malformed front matter: MkDocs left it in the body
+            return frontmatter.split(markdown)[1] if markdown.startswith("---") else markdown
     elif role == "broken":
         page.meta["title"] = html.escape(str(page.meta.get("title") or item.stem))
         # MkDocs leaves malformed front matter in the body; drop it so the page shows the banner.
@@ -118,26 +141,23 @@ def on_page_content(content: str, page, config, files) -> str:
         return pages.flashcards_page(item, course, url)
     if role == "tags":
         return pages.tags_page(course, url)
+    if role == "chapter":
+        content = _with_course_map(content, pages.chapter_map(item, course, url))
+        return pages.problems_banner(item.source.problems) + content
     if role == "broken":
         return pages.problems_banner(item.problems) + content
     if role == "home":
-        course_map = pages.course_map(course, url)
-        content = content.replace(pages.COURSE_MAP_MARKER, course_map) if pages.COURSE_MAP_MARKER in content else content + course_map
-        return pages.problems_banner(course.problems) + content
+        return pages.problems_banner(course.problems) + _with_course_map(content, pages.course_map(course, url))
     return content
+
+
+def _with_course_map(content: str, course_map: str) -> str:
+    """The map where the page's ``<!-- course-map -->`` marker is, else at the end."""
+    if pages.COURSE_MAP_MARKER in content:
+        return content.replace(pages.COURSE_MAP_MARKER, course_map)
+    return content + course_map
 
 
 def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
-    # ts-fsrs schedules flashcard reviews in the browser; copied from node_modules so the site
-    # needs no CDN.
-    source = TS_FSRS / "dist" / "index.mjs"
-    if not source.exists():
-        log.error("%s is missing: run 'make install' (npm ci) to vendor ts-fsrs for the flashcards", source)
-        return
-    dest = site / TS_FSRS_DEST
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("dist/index.mjs", "dist/index.mjs.map", "LICENSE"):
-        if (TS_FSRS / name).exists():
-            shutil.copyfile(TS_FSRS / name, dest / Path(name).name)

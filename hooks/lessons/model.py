@@ -147,3 +147,16 @@ class Experiment(StrictModel):
 
 # A ```check block holds exactly one quiz question: the same model, so the same rules and messages.
 Check = QuizItem
+
+
+class Chapter(StrictModel):
+    """Front matter of a chapter page, ``docs/lessons/<chapter-id>/index.md``; the chapter's lessons are
+    the other Markdown files of that folder."""
+
+    id: LessonId | None = Field(None, description="Optional; if given, equals the folder name (the chapter id).")
+    title: Text = Field(description="Chapter title: the navigation section, the home page and course.json.")
+    summary: Text = Field(description="One or two sentences, shown on the home page and in course.json.")
+    order: int | None = Field(None, ge=0, description="Position among chapters, lowest first; chapters without one follow, by id.")
+
+
+CHAPTER_FIELDS: tuple[str, ...] = tuple(Chapter.model_fields)

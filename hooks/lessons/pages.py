@@ -21,7 +21,7 @@ from widgets_py import registry
 
 from . import blocks
 from .body import WORDS_PER_MINUTE
-from .course import Course, CourseLesson, fingerprint, relative
+from .course import Course, CourseChapter, CourseLesson, fingerprint, relative
 from .validate import WIDGET_MARKER_RE, Problem
 
 # Markdown keeps an HTML comment on its own line as-is, so markers survive rendering unchanged.
@@ -261,11 +261,9 @@ Mark it <strong>Known</strong> or <strong>Again</strong>: your marks stay in thi
 """
 
 
-def course_map(course: Course, page_url: str) -> str:
-    if not course.lessons:
-        return '<p class="course-map__empty">No lessons yet: add Markdown files under docs/lessons/.</p>'
+def _map_items(lessons: Sequence[CourseLesson], course: Course, page_url: str) -> str:
     items = []
-    for cl in course.lessons:
+    for cl in lessons:
         lesson = cl.lesson
         after = (
             "After " + ", ".join(_lesson_link(p, course, page_url) for p in lesson.prereqs)
@@ -280,12 +278,39 @@ def course_map(course: Course, page_url: str) -> str:
 <p class="course-map__tags">{_tag_links(lesson.tags, course, page_url)}</p>
 </li>"""
         )
-    total = sum(cl.lesson.duration_min for cl in course.lessons)
-    return (
-        f'<nav class="course-map" aria-label="Course map">\n<ol>\n{chr(10).join(items)}\n</ol>\n'
-        f'<p class="course-map__total">{plural(len(course.lessons), "lesson")}, {total} min in all. '
-        f'<a href="{esc(relative(course.tags_url, page_url))}">Browse by tag</a>.</p>\n</nav>\n'
-    )
+    return "<ol>\n" + "\n".join(items) + "\n</ol>\n"
+
+
+def _map_total(lessons: Sequence[CourseLesson], course: Course, page_url: str) -> str:
+    total = sum(cl.lesson.duration_min for cl in lessons)
+    return (f'<p class="course-map__total">{plural(len(lessons), "lesson")}, {total} min in all. '
+            f'<a href="{esc(relative(course.tags_url, page_url))}">Browse by tag</a>.</p>\n')
+
+
+def course_map(course: Course, page_url: str) -> str:
+    """The home page's map: every chapter with its lessons, then lessons outside chapters."""
+    if not course.lessons:
+        return '<p class="course-map__empty">No lessons yet: add Markdown files under docs/lessons/&lt;chapter&gt;/.</p>'
+    sections = [
+        f"""<section class="course-map__chapter" id="chapter-{esc(ch.id)}">
+<h3 class="course-map__chapter-title"><a href="{esc(relative(ch.url, page_url))}">{esc(ch.title)}</a></h3>
+<p class="course-map__summary">{esc(ch.summary)}</p>
+{_map_items(ch.lessons, course, page_url)}</section>"""
+        for ch in course.chapters if ch.lessons
+    ]
+    loose = course.unchaptered()
+    if loose:
+        sections.append(_map_items(loose, course, page_url))
+    return (f'<nav class="course-map" aria-label="Course map">\n{chr(10).join(sections)}\n'
+            f'{_map_total(course.lessons, course, page_url)}</nav>\n')
+
+
+def chapter_map(chapter: CourseChapter, course: Course, page_url: str) -> str:
+    """A chapter page's map: its lessons in course order (prerequisites may link to other chapters)."""
+    if not chapter.lessons:
+        return '<p class="course-map__empty">No lessons in this chapter yet: add Markdown files to its folder.</p>'
+    return (f'<nav class="course-map" aria-label="Chapter map: {esc(chapter.title)}">\n'
+            f'{_map_items(chapter.lessons, course, page_url)}{_map_total(chapter.lessons, course, page_url)}</nav>\n')
 
 
 def tags_page(course: Course, page_url: str) -> str:

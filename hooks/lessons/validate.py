@@ -7,6 +7,7 @@ stops at the first problem: a build reports all of them together.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from widgets_py import registry, scenarios
 
 from . import frontmatter
 from .body import lines_outside_code
-from .model import LESSON_ID, TAG, YOUTUBE_ID, Lesson, QuizItem, Video, WidgetRef
+from .model import LESSON_ID, TAG, YOUTUBE_ID, Chapter, Lesson, QuizItem, Video, WidgetRef
 
 # A widget is placed in the body by this marker on its own line; see docs in pages.py.
 WIDGET_MARKER_RE = re.compile(r"^[ \t]*<!--[ \t]*widget:[ \t]*(?P<type>[^ \t>]+)[ \t]*-->[ \t]*$")
@@ -132,28 +133,91 @@ def describe(error: dict[str, Any], root: type[BaseModel] = Lesson) -> str:
     return f"{_short(value)}: {error['msg']}"
 
 
-def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
-    """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
-    source = LessonSource(file=label, stem=path.stem)
+def _parse(source: LessonSource | ChapterSource, path: Path, model: type[BaseModel]) -> BaseModel | None:
+    """Read ``path`` into ``source.fm`` and validate it against ``model``; problems go to ``source``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         source.add((), f"cannot be read ({err})", line=1)
-        return source
+        return None
     try:
         source.fm = frontmatter.parse(text)
     except frontmatter.FrontMatterError as err:
         source.add((), err.message, line=err.line)
-        return source
+        return None
     for dup_path, line in source.fm.duplicate_keys:
         source.add(dup_path, "key appears twice (YAML keeps only the last one; remove one)", line=line)
     try:
-        source.lesson = Lesson.model_validate(source.raw)
+        return model.model_validate(source.raw)
     except ValidationError as err:
         for error in err.errors():
-            source.add(tuple(error["loc"]), describe(error))
-    _check_rules(source, docs_dir)
+            source.add(tuple(error["loc"]), describe(error, model))
+    return None
+
+
+# Parsed front matter by (label, content hash): under ``mkdocs serve`` every rebuild reloads the
+# course, and only the edited lesson needs parsing again. Rules are re-run on every load (they read
+# scenario files, which may have changed). One entry per file: the newest content.
+_PARSED: dict[tuple[str, str], tuple[frontmatter.FrontMatter | None, Lesson | None, tuple[Problem, ...]]] = {}
+
+
+def load_lesson(path: Path, label: str, docs_dir: Path) -> LessonSource:
+    """Parse and check one lesson file on its own (cross-lesson checks: ``check_course``)."""
+    source = LessonSource(file=label, stem=path.stem)
+    try:
+        key = (label, hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError:
+        key = None
+    if key in _PARSED:
+        source.fm, source.lesson, problems = _PARSED[key]
+        source.problems.extend(problems)
+    else:
+        source.lesson = _parse(source, path, Lesson)
+        if key is not None:
+            for old in [k for k in _PARSED if k[0] == label]:
+                del _PARSED[old]
+            _PARSED[key] = (source.fm, source.lesson, tuple(source.problems))
+    if source.fm is not None:
+        _check_rules(source, docs_dir)
     return source
+
+
+@dataclass
+class ChapterSource(LessonSource):
+    """A chapter folder's ``index.md``: ``stem`` is the folder name, the chapter id."""
+
+    chapter: Chapter | None = None
+
+
+def load_chapter(folder: Path, label: str) -> ChapterSource:
+    """Parse and check a chapter's ``index.md`` (``label`` names that file in messages)."""
+    source = ChapterSource(file=label, stem=folder.name)
+    if not re.match(LESSON_ID, folder.name):
+        source.add((), f"chapter folder name {folder.name!r} is not a chapter id (allowed: lower-case letters, digits and '-')", line=1)
+    if not (folder / "index.md").is_file():
+        source.add((), "chapter has no index.md (add one: front matter with title, summary and an optional order)", line=1)
+        return source
+    source.chapter = _parse(source, folder / "index.md", Chapter)
+    declared = source.raw.get("id")
+    if isinstance(declared, str) and declared != folder.name:
+        source.add(("id",), f"{declared!r} does not match the folder name {folder.name!r} (the chapter id is the folder name)")
+    return source
+
+
+def check_chapters(chapters: list[ChapterSource], lessons: list[LessonSource]) -> None:
+    """Rules across chapters: one chapter per id, and no chapter id that is also a lesson id (both name
+    a ``lessons/<id>/`` page)."""
+    by_id: dict[str, ChapterSource] = {}
+    for source in chapters:
+        declared = source.raw.get("id")
+        chapter_id = declared if isinstance(declared, str) else source.stem
+        if chapter_id in by_id:
+            source.add(("id",) if isinstance(declared, str) else (), f"chapter id {chapter_id!r} is already used by {by_id[chapter_id].file} (chapter ids must be unique)")
+        else:
+            by_id[chapter_id] = source
+    for lesson in lessons:
+        if lesson.stem in by_id:
+            lesson.add(("id",), f"lesson id {lesson.stem!r} is also the id of chapter {by_id[lesson.stem].file} (ids must be unique)")
 
 
 def _check_rules(source: LessonSource, docs_dir: Path) -> None:

@@ -44,25 +44,6 @@ def asset_prefix(page_url: str) -> str:
     return "../" * page_url.count("/")
 
 
-# Runs while the parser reaches the first widget: the tab's Python worker starts booting before the
-# rest of a long page is parsed (module scripts would wait for that). widgets.js adopts the worker and
-# replays what it said meanwhile. Guarded, so later widgets and instant navigation do nothing.
-BOOT_SCRIPT = (
-    "(function(){var r=window.__courseWidgets=window.__courseWidgets||{};"
-    "if(r.worker||r.bootWorker||r.fatal||!window.Worker)return;"
-    "try{var w=new Worker(new URL(%(worker)s,document.baseURI),{type:'module'});}catch(e){return;}"
-    "r.early=[];r.bootWorker=w;r.workerStarts=(r.workerStarts||0)+1;r.timings={start:performance.now()};"
-    "w.onmessage=function(e){r.early.push(e.data)};"
-    "w.onerror=function(e){e.preventDefault();r.early.push({type:'fatal',error:e.message||'the worker could not start'})};"
-    "w.postMessage({type:'init',archive:%(archive)s,widgets:[%(widget)s]});})();"
-)
-
-
-def boot_script(prefix: str, archive_name: str, widget_type: str) -> str:
-    values = {"worker": prefix + "assets/widgets/worker.js", "archive": archive_name, "widget": widget_type}
-    return BOOT_SCRIPT % {k: script_json(v) for k, v in values.items()}
-
-
 def scenario_label(docs_dir: str | Path, data_path: str) -> tuple[Path, str]:
     docs = Path(docs_dir)
     path = docs / data_path.lstrip("/")
@@ -384,9 +365,6 @@ def widget_html(widget_type: str, data_path: str, *, docs_dir: str, page_url: st
         f'aria-labelledby="{_a(prefix)}-title">'
         # A <template>, not <script type="application/json">: material's instant navigation re-runs every
         # inline <script> of the new page as JavaScript, dropping its type.
-        f"<script>{boot_script(prefix_url, archive_name, widget_type)}</script>"
-        # the same module the theme loads at the end of the page; `async` runs it as soon as it arrives
-        f'<script type="module" async src="{_a(prefix_url)}assets/widgets/widgets.js"></script>'
         f'<template class="cw-data">{script_json(embedded)}</template>'
         f'<header class="cw-header"><h3 class="cw-title" id="{_a(prefix)}-title">{escape(widget.title)}</h3>'
         f'<p class="cw-summary">{escape(widget.summary)}</p></header>'

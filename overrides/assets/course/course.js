@@ -1,6 +1,8 @@
-// Entry point for lesson, quiz and flashcards behaviour. No framework, no bundler: small ES modules.
+// Entry point for lesson, quiz and flashcards behaviour. No framework: small ES modules, bundled at
+// build time into one classic script (hooks/offline/bundle.py) so they also run from file://.
 // mkdocs-material's instant navigation swaps pages without reloading, so everything binds on its
 // document$ observable, and each element is bound at most once.
+import { followFolderLinksToIndex } from "./filelinks.js";
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
 import { initCheck, initQuiz } from "./quiz.js";
@@ -53,6 +55,7 @@ function labelScrollingTables() {
 
 if (!window.__scalingCourseBound) {
   window.__scalingCourseBound = true;
+  followFolderLinksToIndex();
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(bindAll);
   } else if (document.readyState === "loading") {

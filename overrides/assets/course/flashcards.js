@@ -1,16 +1,15 @@
 // Flashcards page: flip (click or Space), previous/next, shuffle, and "Known" / "Again" marks that
 // are remembered in this browser. Each mark is a review graded for the FSRS spaced-repetition model
-// (ts-fsrs, vendored into the site at build time), which sets when the card is due again; due
-// cards come first in the deck.
+// (ts-fsrs from npm, bundled into the course script at build time), which sets when the card is due
+// again; due cards come first in the deck.
 import { isPlainObject, load, save } from "./storage.js";
 
-const FSRS_URL = new URL("../vendor/ts-fsrs/index.mjs", import.meta.url).href;
 let fsrsModule = null;
 const decks = new WeakMap(); // root element -> controller, for the one document-level key handler
 
 async function loadScheduler() {
   if (!fsrsModule) {
-    fsrsModule = import(FSRS_URL).catch(() => null); // without it, marks still work, just unscheduled
+    fsrsModule = import("ts-fsrs").catch(() => null); // without it, marks still work, just unscheduled
   }
   return fsrsModule;
 }

@@ -1,6 +1,8 @@
 // Live charts (vega-embed, vendored, loaded only when a widget page opens) and the table view and
 // downloads that follow each chart's data.
-const VENDOR = new URL("../vendor/", import.meta.url);
+import { ASSETS } from "../course/assets.js";
+
+const VENDOR = new URL("vendor/", ASSETS);
 let vegaReady = null;
 
 function loadScript(name) {

@@ -3,12 +3,13 @@
 // The HTML already shows real results computed at build time; everything here is an enhancement.
 import { decodeState, encodeState, parseFragment, formatFragment, coerce } from "./state.js";
 import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
+import { ASSETS } from "../course/assets.js";
+import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
 import { initExperiment } from "./experiments.js";
 
-const ASSETS = new URL("../", import.meta.url);
-// One object per tab. The widget HTML's tiny inline boot script may have created it already (and the
-// worker with it, as the parser reached the first widget); this module adopts that worker.
-const runtime = (window.__courseWidgets = Object.assign({
+// One object per tab. The <head> script (head.js) may have created it already, and the worker with it;
+// this module adopts that worker.
+Object.assign(runtime, {
   workerStarts: 0,
   worker: null,
   ready: false,
@@ -18,7 +19,7 @@ const runtime = (window.__courseWidgets = Object.assign({
   timings: {},
   fatal: null,
   loaded: new Set(), // widget types whose module the worker has imported
-}, window.__courseWidgets || {}));
+}, { ...runtime });
 
 // ---- the worker --------------------------------------------------------------------------------
 
@@ -47,14 +48,11 @@ function adoptBootWorker() {
 
 function startWorker(archive) {
   if (runtime.worker) return runtime.worker;
-  runtime.workerStarts += 1;
   runtime.ready = false;
   runtime.fatal = null;
   runtime.loaded = new Set();
-  runtime.timings = { start: performance.now() };
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const worker = spawnWorker(archive, pageWidgetTypes());
   wire(worker);
-  worker.postMessage({ type: "init", archive, widgets: pageWidgetTypes() });
   return worker;
 }
 
@@ -459,10 +457,42 @@ function sameData(a, b) {
 
 // ---- binding on every page (also after instant navigation) ----------------------------------------
 
+// Where live simulation cannot run, the widgets keep their build-time results and say why and how
+// to get it (the exact command for a course opened from disk).
+function explainStatic(root, reason) {
+  if (root.dataset.live) return;
+  root.dataset.live = reason;
+  const status = root.querySelector(".cw-status");
+  if (reason !== "file") {
+    status.textContent = "These results were computed when the course was built. Live simulation needs a " +
+      "browser with Web Workers.";
+    return;
+  }
+  const siteRoot = new URL("../", ASSETS);
+  let folder = decodeURIComponent(siteRoot.pathname);
+  if (/^\/[A-Za-z]:\//.test(folder)) folder = folder.slice(1); // file:///C:/... on Windows
+  folder = folder.replace(/\/$/, "") || "/";
+  const page = location.href.startsWith(siteRoot.href) ? location.href.slice(siteRoot.href.length).split("#")[0] : "";
+  const command = document.createElement("code");
+  command.className = "cw-command";
+  command.textContent = `python3 -m http.server 8000 --directory "${folder}"`;
+  const address = document.createElement("code");
+  address.textContent = `http://localhost:8000/${page}`;
+  status.replaceChildren(
+    "These results were computed when the course was built. This page is opened from disk, where browsers " +
+      "do not run the Python worker, so live simulation needs the course folder served over HTTP. In a terminal, run ",
+    command, " and open ", address, ".");
+}
+
 function bindAll() {
   for (const c of runtime.controllers) if (!c.root.isConnected) runtime.controllers.delete(c);
   const roots = document.querySelectorAll('.course-widget[data-widget][data-state="static"]');
   if (!roots.length) return;
+  const unavailable = liveUnavailable();
+  if (unavailable) {
+    for (const root of roots) explainStatic(root, unavailable);
+    return;
+  }
   const controllers = [];
   for (const root of roots) {
     try {
@@ -506,6 +536,7 @@ function bindExperiments() {
 // widget's markup, so the worker starts while the rest of the page is still arriving.
 function startEarly() {
   adoptBootWorker();
+  if (liveUnavailable()) return;
   const first = document.querySelector('.course-widget[data-widget][data-state="static"][data-archive]');
   if (first && !runtime.fatal) startWorker(first.dataset.archive);
 }

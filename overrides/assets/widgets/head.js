@@ -1,0 +1,19 @@
+// Loaded in <head> of pages with widgets (overrides/main.html): the Python worker starts booting while
+// the page body is still arriving. widgets.js adopts the worker and replays what it said meanwhile.
+import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
+
+const meta = document.querySelector('meta[name="course-widgets"]');
+if (meta && meta.dataset.archive && !liveUnavailable() && !runtime.worker && !runtime.bootWorker && !runtime.fatal) {
+  try {
+    const worker = spawnWorker(meta.dataset.archive, meta.content.split(" ").filter(Boolean));
+    runtime.early = [];
+    runtime.bootWorker = worker;
+    worker.onmessage = (e) => runtime.early.push(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      runtime.early.push({ type: "fatal", error: e.message || "the worker could not start" });
+    };
+  } catch {
+    /* widgets.js starts (and reports) the worker itself */
+  }
+}

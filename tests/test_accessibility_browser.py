@@ -11,7 +11,7 @@ from tests.conftest import axe_violations, recording_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("a11y")]
 
-WIDGET_LESSON = "lessons/ai-builder-ch4-lesson4/"
+WIDGET_LESSON = "lessons/ai-builder-ch4/ai-builder-ch4-lesson4/"
 BOOT_MS = 90_000  # a cold Pyodide boot on a busy 2-core machine; a limit, not a speed assertion
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

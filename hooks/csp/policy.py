@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -122,12 +124,52 @@ def headers_file(policy_text: str) -> str:
     return f"/*\n  Content-Security-Policy: {policy_text}\n"
 
 
-def site_policy(pages: list[str]) -> str:
-    """The policy allowing the inline scripts and video frames of every given page."""
+_CONFIG = re.compile(r'<script id="__config" type="application/json">(.*?)</script>', re.S)
+
+
+def search_worker_urls(html: str) -> list[str]:
+    """The search worker URL the theme's configuration gives on this page (relative to the page)."""
+    found = _CONFIG.search(html)
+    try:
+        url = json.loads(found.group(1)).get("search") if found else None
+    except ValueError:
+        return []
+    return [url] if isinstance(url, str) else []
+
+
+def _function_source(source: str, head: str) -> str:
+    """The text of the minified function starting with ``head`` (braces balanced)."""
+    start = source.index(head)
+    depth = 0
+    for i in range(source.index("{", start), len(source)):
+        depth += {"{": 1, "}": -1}.get(source[i], 0)
+        if depth == 0:
+            return source[start : i + 1]
+    raise ValueError(f"unbalanced function {head!r}")
+
+
+def iframe_worker_scripts(shim_source: str, worker_urls: set[str]) -> list[str]:
+    """The inline script the iframe-worker shim (search from file://) writes into its frame for each
+    worker URL: the frame inherits the page's policy, so these must be hashed too. The text is the
+    shim's template filled with its two helper functions' sources and the URL as the theme passes it."""
+    post = _function_source(shim_source, "function c(s,n)")
+    imports = _function_source(shim_source, "function d(...s)")
+    return [f'postMessage={post};importScripts={imports};addEventListener("error",({{error}})=>'
+            f'{{parent.dispatchEvent(new ErrorEvent("error",{{filename:"{url}",error}}))}})'
+            for url in sorted(worker_urls)]
+
+
+def site_policy(pages: list[str], shim_source: str | None = None) -> str:
+    """The policy allowing the inline scripts and video frames of every given page (and, with the
+    iframe-worker shim's source, the scripts it writes for each page's search worker)."""
     hashes: set[str] = set()
     frames: set[str] = set()
+    workers: set[str] = set()
     for html in pages:
         scripts, embeds = scan(html)
         hashes.update(script_hash(text) for text in scripts)
         frames.update(o for o in map(origin, embeds) if o)
+        workers.update(search_worker_urls(html))
+    if shim_source:
+        hashes.update(script_hash(text) for text in iframe_worker_scripts(shim_source, workers))
     return policy(hashes, frames)

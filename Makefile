@@ -12,7 +12,7 @@ SERVE_FLAGS ?=
 # mkdocs-material prints a banner about MkDocs 2 on every build; we pin mkdocs<2 on purpose.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install build serve test test-fast bench bench-build browser clean schema offline
+.PHONY: install build serve test test-fast bench bench-build browser clean schema offline hosting
 
 install: $(VENV)/.installed node_modules/.installed .cache/pyodide/.installed
 
@@ -37,6 +37,7 @@ browser:
 schema: $(VENV)/.installed
 	$(PY) -m hooks.lessons.schema_json docs/schema/lesson.schema.json
 	$(PY) -m hooks.lessons.schema_json docs/schema/chapter.schema.json
+	$(PY) -m hooks.lessons.schema_json docs/schema/progress.schema.json
 
 build: install
 	$(MKDOCS) build --strict
@@ -45,8 +46,12 @@ build: install
 offline: build
 	$(PY) -m hooks.offline.package site dist/scaling-ai-course.zip
 
+# The site plus .br/.gz twins for static servers that serve precompressed files (README.md: "Hosting").
+hosting: build
+	$(PY) -m hooks.offline.precompress site
+
 serve: install
-	$(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT) $(SERVE_FLAGS)
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)/} $(MKDOCS) serve --dev-addr 127.0.0.1:$(PORT) $(SERVE_FLAGS)
 
 # The site is built once (strict: any authoring error fails here) and shared by every test worker.
 test: install browser

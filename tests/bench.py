@@ -281,6 +281,33 @@ def lesson_checking(docs: Path, repeats: int) -> dict:
     return out
 
 
+def checking_rows(checking: dict) -> list[tuple]:
+    floor_validate = median(checking["validate_ms"])
+    rows = [("lessons: read + validate front matter (no body checks)", floor_validate, None, "")]
+    for phase, label in (("check_cold_ms", "empty caches"), ("check_warm_ms", "disk cache of a previous build")):
+        value = median(checking[phase])
+        rows.append((f"lessons: body checks, {label}", value, value / floor_validate if floor_validate else None,
+                     "ratio = / read + validate"))
+    return rows
+
+
+def print_rows(rows: list[tuple]) -> None:
+    print(f"\n{'measure':<66} {'ms':>9} {'ratio':>7}  target")
+    for name, ms, ratio, target in rows:
+        ms_text = "n/a" if ms is None else f"{ms:9.0f}" if ms >= 10 else f"{ms:9.1f}"
+        ratio_text = "" if ratio is None else f"{ratio:6.2f}x"
+        print(f"{name:<66} {ms_text:>9} {ratio_text:>7}  {target}")
+
+
+def carried(checking: dict) -> str:
+    return "checked lessons carry: " + ", ".join(f"{n} {k}" for k, n in checking["counts"].items())
+
+
+def print_checking(checking: dict) -> None:
+    print_rows(checking_rows(checking))
+    print(carried(checking))
+
+
 def widget_page(site: Path) -> str:
     course = json.loads((site / "course.json").read_text())
     for lesson in course["lessons"]:
@@ -294,7 +321,12 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="cold/warm repetitions (median reported)")
     parser.add_argument("--changes", type=int, default=20, help="control changes per widget")
     parser.add_argument("--site", help="use this built site instead of building one")
+    parser.add_argument("--checking-only", action="store_true",
+                        help="only (d): the build-time cost of checking the lessons (no browser)")
     args = parser.parse_args(argv)
+    if args.checking_only:
+        print_checking(lesson_checking(ROOT / "docs", args.runs))
+        return 0
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -353,20 +385,10 @@ def main(argv=None) -> int:
         cpy = median(raw["cpython_simulate_ms"].get(wtype, []))
         rows.append((f"simulate, Pyodide median ({wtype}, repeated)", median(times),
                      median(times) / cpy if cpy else None, "ratio = Pyodide / CPython"))
-    checking = raw["lesson_checking"]
-    floor_validate = median(checking["validate_ms"])
-    rows.append(("lessons: read + validate front matter (no body checks)", floor_validate, None, ""))
-    for phase, label in (("check_cold_ms", "empty caches"), ("check_warm_ms", "disk cache of a previous build")):
-        value = median(checking[phase])
-        rows.append((f"lessons: body checks, {label}", value, value / floor_validate if floor_validate else None,
-                     "ratio = / read + validate"))
-    print(f"\n{'measure':<66} {'ms':>9} {'ratio':>7}  target")
-    for name, ms, ratio, target in rows:
-        ms_text = "n/a" if ms is None else f"{ms:9.0f}" if ms >= 10 else f"{ms:9.1f}"
-        ratio_text = "" if ratio is None else f"{ratio:6.2f}x"
-        print(f"{name:<66} {ms_text:>9} {ratio_text:>7}  {target}")
+    rows += checking_rows(raw["lesson_checking"])
+    print_rows(rows)
     print(f"worker starts across the instant navigation: {inter.get('worker_starts')}")
-    print("checked lessons carry: " + ", ".join(f"{n} {k}" for k, n in checking["counts"].items()))
+    print(carried(raw["lesson_checking"]))
     summary = {name: {"ms": ms, "ratio": ratio, "target": target} for name, ms, ratio, target in rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"summary": summary, "raw": raw, "runs": args.runs}, indent=1))

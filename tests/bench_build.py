@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from mkdocs.utils.yaml import get_yaml_loader
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "docs" / "lessons" / "ai-builder-ch4" / "ai-builder-ch4-lesson1.md"
@@ -64,7 +65,7 @@ def make_site(work: Path, count: int) -> Path:
     docs = work / "docs"
     shutil.copytree(ROOT / "docs", docs)
     add_lessons(docs, count)
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=get_yaml_loader())  # resolves !ENV
     config.update(docs_dir=str(docs), site_dir=str(work / "site"))
     config["theme"]["custom_dir"] = str(ROOT / "overrides")
     config["hooks"] = [str(ROOT / h) for h in config["hooks"]]

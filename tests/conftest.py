@@ -24,7 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SUB_PATH = "/course/"  # served under a sub-path on purpose: the site must not assume "/"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SITE_URL = re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M).group(1)
+# mkdocs.yml: site_url: !ENV [SITE_URL, "<default>"]
+SITE_URL = os.environ.get("SITE_URL") or re.search(
+    r'^site_url:.*?(https?://[^"\s\]]+)', (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M).group(1)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -152,6 +154,7 @@ def serve_under_sub_path(site: Path, scratch: Path):
         yield f"http://127.0.0.1:{httpd.server_address[1]}{SUB_PATH}"
     finally:
         httpd.shutdown()
+        httpd.server_close()  # refuse connections from now on (offline tests rely on it)
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,19 @@ def test_experiment_runs_in_the_page_widget_and_matches_the_build(cpage, checked
     assert cpage.evaluate("(sel) => document.activeElement === document.querySelector(sel)", widget)
 
 
+def test_experiment_without_a_runtime_says_so_and_keeps_build_values(cpage, checked):
+    site, url = checked
+    cpage.context.route("**/assets/pyodide/**", lambda route: route.abort())
+    cpage.goto(url + LESSON)
+    cpage.wait_for_function("() => document.querySelector('.course-widget').dataset.state === 'error'", timeout=RUN_MS)
+    cpage.locator(f"{CARD} .lesson-experiment__run").click()
+    cpage.wait_for_function("(sel) => document.querySelector(sel).dataset.state === 'error'", arg=CARD, timeout=RUN_MS)
+    status = cpage.locator(f"{CARD} .lesson-experiment__status").inner_text()
+    assert status.startswith("The experiment could not run (the Python runtime could not load")
+    assert cpage.locator(f"{CARD} .lesson-experiment__values").all_inner_texts() == build_values(site)
+    assert cpage.locator(f"{CARD} .lesson-experiment__run").is_enabled()
+
+
 def test_check_uses_the_quiz_interaction_and_is_saved_with_quiz_progress(cpage, checked):
     url = checked[1] + LESSON
     cpage.goto(url)

@@ -172,22 +172,6 @@ def test_spot_is_cheaper_than_on_demand():
         assert spot["instances"] >= on["instances"]  # spares for interruptions
 
 
-@pytest.mark.parametrize("overrides", [
-    {}, {"request_rps": 1.5}, {"request_rps": 400000, "hardware": "p5_h100", "pricing": "spot"},
-    {"batch_size": 100, "max_queue_delay_ms": 50, "slo_ms": 400}, {"autoscale_to_zero": True,
-                                                                  "active_hours_per_day": 6},
-])
-def test_cost_per_million_identity(overrides):
-    r = WIDGET.run(overrides)
-    m, p = r["metrics"], r["params"]
-    assert m["cost_per_million"] == pytest.approx(
-        m["price_per_hour"] * m["instances"] / (p["request_rps"] * 3600) * 1e6, rel=1e-12)
-    grid = r["series"]["pareto"]
-    expect = (np.array(grid["price_per_hour"]) * np.array(grid["instances"])
-              / (p["request_rps"] * 3600) * 1e6)
-    np.testing.assert_allclose(grid["cost_per_million"], expect, rtol=1e-12)
-
-
 def test_idle_hours_cost_unless_the_fleet_scales_to_zero():
     always = WIDGET.run({"active_hours_per_day": 6})["metrics"]
     scaled = WIDGET.run({"active_hours_per_day": 6, "autoscale_to_zero": True})["metrics"]
@@ -249,6 +233,9 @@ def test_ladder_orders_the_lesson_rungs(default_result):
     assert cost[names[1]] < cost[names[2]]  # quantized CPU batch below GPU batch
     assert cost[names[3]] < cost[names[4]] < cost[names[5]]  # CPU, GPU, large model real-time
     assert cost[names[0]] <= cost[names[3]]  # cached never costs more than computing
+    # The large model's fleet is sized by its bandwidth-bound step (test below), not by hundreds of
+    # servers idling to keep an exponential queue short: tens, not a thousand.
+    assert ladder["instances"][5] < 100
 
 
 # ------------------------------------------------------------------------------ properties and errors
@@ -287,7 +274,7 @@ def test_every_output_is_finite_and_sane(model, precision, quantization, sparsit
     m = out["result"]["metrics"]
     for name, value in m.items():
         assert value is not None and (isinstance(value, bool) or math.isfinite(value)), name
-    assert 0 <= m["accuracy"] <= 1 and 0 <= m["cache_hit_rate"] <= 1 + 1e-12
+    assert 0 <= m["accuracy"] <= 1 and 0 <= m["cache_hit_rate"] <= 1
     assert m["model_bytes"] > 0 and m["p95_ms"] > 0 and m["throughput_rps"] > 0
     assert m["instances"] >= (1 if deployment == "cloud" else 0)
     assert m["cost_per_million"] >= 0 and m["monthly_cost_usd"] >= 0
@@ -339,3 +326,84 @@ def test_charts_are_self_contained_vega_lite(default_result):
     assert '"url"' not in text
     pareto = specs[0]["spec"]["layer"]
     assert any(layer["mark"].get("size") == 400 for layer in pareto if isinstance(layer["mark"], dict))
+
+
+# ------------------------------------------------------------------------------ issue 9 corrections
+def _large_rung(result):
+    ladder = result["series"]["ladder"]
+    return {k: ladder[k][5] for k in ladder}
+
+
+def test_batching_never_needs_more_large_model_servers():
+    """The 70B rung used to buy 1,174 servers at batch 1 and 1,318 at batch 8 for 20k req/s. A decode
+    step of a bandwidth-bound model costs about weights / bandwidth at any batch size, so a full batch of
+    B serves B requests in about one step: the fleet is about λ·t(B)/B servers, fewer as B grows."""
+    counts = {}
+    for batch in (1, 8, 64):
+        rung = _large_rung(WIDGET.run({"batch_size": batch}))
+        counts[batch] = rung["instances"]
+        step_s = rung["step_ms"] / 1e3
+        weights_over_bandwidth = 2 * 70e9 / (4 * 3350e9)
+        assert step_s == pytest.approx(weights_over_bandwidth, rel=0.05)  # bandwidth-bound
+        assert rung["instances"] >= math.ceil(20000 * step_s / batch)  # stability: λ·t(B)/B < 1
+        if batch > 1:  # batches absorb the queue; one at a time, the 50 ms SLO needs idle servers
+            assert rung["instances"] <= 2 * math.ceil(20000 * step_s / batch) + 1
+    assert counts[64] <= counts[8] <= counts[1]
+
+
+@pytest.mark.parametrize("hardware", list(cp.CLOUD))
+def test_more_batching_never_needs_more_instances_without_a_fill_window(hardware):
+    """With max_queue_delay_ms = 0 (Triton's default) a larger maximum batch only lets a busy server
+    take more of its queue at once."""
+    for rps in (200.0, 20000.0, 300000.0):
+        counts = [WIDGET.run({"hardware": hardware, "batch_size": b, "max_queue_delay_ms": 0, "cache": 0,
+                              "request_rps": rps, "precision": "fp16"})["metrics"]["instances"]
+                  for b in (1, 2, 8, 32, 128)]
+        assert counts == sorted(counts, reverse=True), (rps, counts)
+
+
+def test_cost_per_million_from_the_catalog_by_hand():
+    """One c7i.xlarge call of one int8 request takes 5 µs + 200 µs / 4 vCPUs + max(bytes / bandwidth,
+    2·MACs / (half of peak)); at 20,000 req/s with no batching and a loose SLO the fleet is the smallest
+    that keeps each instance below saturation, and a million requests cost price × instances × 1e6 /
+    (20,000 × 3600)."""
+    r = WIDGET.run({"batch_size": 1, "max_queue_delay_ms": 0, "cache": 0, "slo_ms": 10000,
+                    "hardware": "c7i_xlarge", "precision": "int8"})
+    m = r["metrics"]
+    hw = json.loads(cp.CATALOG_FILE.read_text())["cloud"][0]
+    assert hw["id"] == "c7i_xlarge"
+    model_bytes, macs = m["model_bytes"], sum(int(np.prod(w)) for w in ((5, 16), (16, 1)))
+    call = 5e-6 + 200e-6 / 4 + max(model_bytes / 20e9, 2 * macs / (1.64e12 * 0.5))
+    instances = math.floor(20000 * call) + 1
+    assert m["instances"] == instances
+    assert m["cost_per_million"] == pytest.approx(hw["price_on_demand_usd_hr"] * instances / (20000 * 3600) * 1e6)
+
+
+def test_the_a10g_row_uses_the_a10g_not_the_a10():
+    g5 = cp.CLOUD["g5_xlarge"]
+    assert g5["peak_tops"] == {"fp32": 35, "fp16": 70, "int8": 140}
+    assert g5["mem_bandwidth_gbs"] == 600 and "A10G" in g5["spec_source"]
+
+
+def test_the_cache_hit_rate_is_labelled_as_the_static_bound():
+    label = {m.name: m.label for m in WIDGET.metrics}["cache_hit_rate"]
+    assert "static" in label
+
+
+def test_distillation_mixes_in_the_hard_labels():
+    data = ml.titanic(0)
+    layers = ml.init_layers([data.X_train.shape[1], 4, 1], 1)
+    soft = np.full(data.y_train.shape, 0.5)
+    X, y = data.X_train[:64], data.y_train[:64]
+    loss, grads = ml.loss_and_grads(layers, X, y, soft[:64], 4.0, hard_weight=0.3)
+    # Finite differences of the weighted objective (1 − w)·T²·BCE(σ(z/T), t) + w·BCE(σ(z), y).
+    eps, W = 1e-6, layers[0]["W"]
+    bumped = [dict(layers[0], W=W + eps * np.eye(*W.shape)), layers[1]]
+    loss2, _ = ml.loss_and_grads(bumped, X, y, soft[:64], 4.0, hard_weight=0.3)
+    assert (loss2 - loss) / eps == pytest.approx(float(np.trace(grads[0]["W"].T @ np.eye(*W.shape))), rel=1e-4)
+    only_soft, _ = ml.loss_and_grads(layers, X, y, soft[:64], 4.0)
+    assert loss != pytest.approx(only_soft)
+    assert WIDGET.param("hard_label_weight").default == 0.1
+    _, soft_only = cp.student_model(16, 0, 4, 4.0, 0.0)
+    _, mixed = cp.student_model(16, 0, 4, 4.0, 0.1)
+    assert not np.allclose(soft_only[0]["W"], mixed[0]["W"])

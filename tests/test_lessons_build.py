@@ -17,7 +17,7 @@ import pytest
 from tests.fixtures.lessons import sitekit
 
 LESSON_IDS = [f"ai-builder-ch4-lesson{i}" for i in range(1, 6)]
-LESSON_KEYS = {"id", "title", "url", "quiz_url", "flashcards_url", "prereqs", "next", "tags", "duration_min", "widgets", "chapter"}
+LESSON_KEYS = {"id", "title", "url", "quiz_url", "flashcards_url", "anki_url", "prereqs", "next", "tags", "duration_min", "widgets", "chapter"}
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -40,11 +40,12 @@ def test_fixture_site_has_lesson_quiz_flashcards_and_tags_pages(fixture_site):
 def test_fixture_site_course_json(fixture_site):
     data = json.loads((fixture_site / "course.json").read_text())
     assert [lesson["id"] for lesson in data["lessons"]] == ["alpha", "beta"]
+    assert data["id"] == "scaling-ai-systems" and data["anki_url"] == "anki/scaling-ai-systems.apkg"
     beta = data["lessons"][1]
     assert set(beta) == LESSON_KEYS
     assert beta == {
         "id": "beta", "title": "Watching a model in production", "url": "lessons/beta/",
-        "quiz_url": "lessons/beta/quiz/", "flashcards_url": "lessons/beta/flashcards/",
+        "quiz_url": "lessons/beta/quiz/", "flashcards_url": "lessons/beta/flashcards/", "anki_url": "anki/beta.apkg",
         "prereqs": ["alpha"], "next": None, "tags": ["monitoring", "basics"], "duration_min": 25, "widgets": [],
         "chapter": None,  # directly in lessons/, no chapter folder
     }
@@ -151,11 +152,13 @@ def test_site_course_json(site_dir):
         assert set(lesson) == LESSON_KEYS and lesson["chapter"] == "ai-builder-ch4"
         for key in ("url", "quiz_url", "flashcards_url"):
             assert not lesson[key].startswith("/") and (site_dir / lesson[key] / "index.html").is_file()
+        assert (site_dir / lesson["anki_url"]).is_file()
         for prereq in lesson["prereqs"]:
             assert position[prereq] < position[lesson["id"]]  # prerequisite order
         assert lesson["next"] is None or lesson["next"] in by_id
         for widget in lesson["widgets"]:
             assert (site_dir / widget["data"]).is_file()
+    assert (site_dir / data["anki_url"]).is_file()
     lesson4 = by_id["ai-builder-ch4-lesson4"]
     assert [w["type"] for w in lesson4["widgets"]] == ["scaling_strategy_simulator", "distributed_training_lab"]
     assert [w["type"] for w in by_id["ai-builder-ch4-lesson5"]["widgets"]] == ["cost_performance_dashboard"]

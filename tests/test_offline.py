@@ -69,3 +69,35 @@ def test_offline_zip_without_a_site_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no index.html" in err and "make build" in err
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_precompressed_twins_only_where_they_shrink(tmp_path):
+    from hooks.offline import precompress
+
+    site = tmp_path / "site"
+    write(site / "index.html", "<p>course</p>" * 200)
+    (site / "assets").mkdir()
+    (site / "assets/random.zip").write_bytes(__import__("os").urandom(4096))  # random bytes do not shrink
+    done = precompress.precompress(site, cache=tmp_path / "cache")
+    assert done == ["index.html"]
+    import brotli, gzip
+    assert brotli.decompress((site / "index.html.br").read_bytes()) == (site / "index.html").read_bytes()
+    assert gzip.decompress((site / "index.html.gz").read_bytes()) == (site / "index.html").read_bytes()
+    assert not (site / "assets/random.zip.br").exists()
+
+
+def test_service_worker_manifest_versions_every_file(tmp_path):
+    from hooks.offline import service_worker
+
+    site = tmp_path / "site"
+    write(site / "index.html", "home")
+    write(site / "lessons/a/index.html", "a")
+    write(site / "assets/pyodide/pyodide.mjs", "runtime")
+    write(site / "assets/pyodide/pyodide.mjs.br", "twin")
+    first = service_worker.build_manifest(site)
+    assert set(first["files"]) == {"", "lessons/a/", "assets/pyodide/pyodide.mjs"}
+    assert first["runtime"] == ["assets/pyodide/pyodide.mjs"] and first["runtime_bytes"] == 7
+    write(site / "lessons/a/index.html", "a, changed")
+    second = service_worker.write_service_worker(site)
+    assert second["version"] != first["version"]
+    assert (site / "sw.js").read_text().startswith("const BUILD = {")

@@ -23,6 +23,7 @@ METRICS = (
     "cost_usd", "cost_per_million", "mean_utilization", "peak_replicas",
 )
 # Small, steady runs for property tests: one hour in one-minute steps, no spike, no noise.
+qu_policies = list(ss.queueing.POLICIES)
 STEADY = {"hours": 1, "step_s": 60, "noise": 0, "spike_multiplier": 1, "failure_rate_per_hour": 0}
 
 
@@ -133,7 +134,7 @@ def test_default_run_has_every_metric_for_every_strategy_and_is_deterministic():
 @given(
     rps=st.floats(1, 3000),
     replicas=st.integers(1, 30),
-    policy=st.sampled_from(["round_robin", "least_connections", "power_of_two"]),
+    policy=st.sampled_from(qu_policies),
 )
 def test_more_replicas_never_raise_p95_at_fixed_load(rps, replicas, policy):
     fewer = run(**STEADY, base_rps=rps, peak_rps=rps, replicas=replicas, lb_policy=policy)
@@ -161,39 +162,10 @@ def test_cost_is_proportional_to_replica_hours(price, replicas, hours, size):
     assert r["metrics"]["vertical"]["cost_usd"] == pytest.approx(hours * ss.SIZES[size]["price_per_hour"], rel=1e-9)
 
 
-def _all_numbers(node):
-    if isinstance(node, dict):
-        for v in node.values():
-            yield from _all_numbers(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _all_numbers(v)
-    elif isinstance(node, (int, float)) and not isinstance(node, bool):
-        yield node
-    elif node is None:
-        yield float("nan")
+# Every output finite, shares in [0, 1]: tests/test_simulator_properties.py (schema-driven).
 
 
-@settings(max_examples=15, deadline=None)
-@given(
-    base=st.floats(0, 500),
-    extra=st.floats(0.1, 5000),
-    spike=st.floats(1, 50),
-    service=st.floats(0.05, 500),
-    fail=st.floats(0, 5),
-    policy=st.sampled_from(["round_robin", "least_connections", "power_of_two"]),
-    resize=st.booleans(),
-    seed=st.integers(0, 1000),
-)
-def test_every_output_is_finite(base, extra, spike, service, fail, policy, resize, seed):
-    r = run(base_rps=base, peak_rps=base + extra, spike_multiplier=spike, spike_start_h=1, hours=3,
-            step_s=30, service_ms=service, failure_rate_per_hour=fail, lb_policy=policy,
-            vertical_resize=resize, seed=seed)
-    for part in ("metrics", "series", "tables"):
-        assert all(math.isfinite(x) for x in _all_numbers(r[part])), part
-
-
-@pytest.mark.parametrize("policy", ["round_robin", "least_connections", "power_of_two"])
+@pytest.mark.parametrize("policy", qu_policies)
 def test_overload_shows_as_drops_and_long_latency(policy):
     # Twice what every strategy can serve: 4 workers × 250 req/s, demand 2000 req/s all hour.
     r = run(**STEADY, base_rps=2000, peak_rps=2000, service_ms=4, replicas=4, min_replicas=4,
@@ -247,7 +219,9 @@ def test_scenario_file_validates_and_its_default_runs():
         ({"service_ms": 0}, "service_ms"),
         ({"base_rps": 500, "peak_rps": 100}, "base_rps"),
         ({"step_s": 1, "hours": 168}, "step_s"),
-        ({"lb_policy": "random"}, "lb_policy"),
+        ({"lb_policy": "fastest"}, "lb_policy"),
+        ({"target_utilization": 0.95}, "target_utilization"),
+        ({"target_utilization": 0.8, "tolerance": 0.25}, "target_utilization"),
         ({"vertical_size": "c7i.huge"}, "vertical_size"),
     ],
 )
@@ -327,3 +301,33 @@ def test_memo_results_are_not_shared_with_callers():
     again = ss.simulate(ss.WIDGET.validate(base))
     assert again["metrics"]["autoscaled"]["p95_ms"] > 0
     assert (again["series"]["timeline"]["p95_ms"] > 0).all()
+
+
+def test_a_utilisation_target_the_capped_metric_can_reach_is_required_and_a_rate_metric_scales():
+    """CPU utilisation stops at 100 %: a target ≥ 1/(1 + tolerance) would never scale up (the 8× spike
+    used to be served by the minimum 2 replicas). The rate metric is not capped."""
+    scenario = load(SCENARIOS).get("titanic-launch").params
+    with pytest.raises(ParamError) as err:
+        ss.WIDGET.run({**scenario, "target_utilization": 0.95})
+    assert err.value.param == "target_utilization" and "\n" not in str(err.value)
+    r = ss.WIDGET.run({**scenario, "target_utilization": 0.95, "hpa_metric": "requests_per_second"})
+    a = r["metrics"]["autoscaled"]
+    # The spike (about 940 req/s at 12:00) needs 940 / (0.95 × 250) → 4 replicas, not the minimum 2.
+    assert a["peak_replicas"] >= 4
+    assert a["dropped_fraction"] < 0.01
+
+
+def test_shares_stay_in_zero_one_at_extreme_traffic():
+    """1e6 req/s on one replica used to print an SLO share of −1.55e−20."""
+    r = run(peak_rps=1e6, base_rps=1e5, replicas=1)
+    for strategy in ss.STRATEGIES:
+        m = r["metrics"][strategy]
+        for share in ("slo_attainment", "dropped_fraction", "availability", "mean_utilization"):
+            assert 0.0 <= m[share] <= 1.0, (strategy, share, m[share])
+
+
+def test_power_of_two_lies_strictly_between_least_connections_and_random_in_the_simulator():
+    p95 = {policy: run(**STEADY, base_rps=800, peak_rps=800, replicas=4, lb_policy=policy)
+           ["metrics"]["horizontal_fixed"]["p95_ms"] for policy in ("least_connections", "power_of_two",
+                                                                      "round_robin", "random")}
+    assert p95["least_connections"] < p95["power_of_two"] <= p95["round_robin"] < p95["random"]

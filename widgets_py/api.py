@@ -49,6 +49,8 @@ def format_value(value: Any, fmt: str, unit: str = "") -> str:
     """``value`` formatted with a Python format spec, plus its unit; missing values show a dash."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
+    if isinstance(value, str):  # a word such as "never" stands without a unit
+        return value
     if isinstance(value, bool):
         text = "yes" if value else "no"
     else:

@@ -8,8 +8,10 @@ Part A — optimise a real model (numpy, :mod:`widgets_py.ml` for data and train
 * fp16 cast, and int8 post-training quantization ``r = S·(q − Z)`` (Jacob et al. 2018) per tensor or per
   output channel, evaluated with integer-only inference;
 * global magnitude pruning to a sparsity, optionally fine-tuned with the pruned weights held at zero;
-* knowledge distillation (Hinton, Vinyals & Dean 2015): a smaller MLP trained on the teacher MLP's
-  temperature-softened probabilities.
+* knowledge distillation (Hinton, Vinyals & Dean 2015): a smaller MLP trained on a weighted sum of the
+  loss against the teacher MLP's temperature-softened probabilities and the loss against the true
+  labels. The paper found a considerably lower weight on the hard labels works best but gives no
+  single value; ``hard_label_weight`` defaults to 0.1 (our choice, the common one in practice).
 Trained models are cached per training parameters (``_TRAINED``) so changes that need no training
 (precision, serving, prices) re-run in milliseconds.
 
@@ -24,15 +26,31 @@ Part B — serving economics (all vectorised over hardware × precision × batch
   peaks (e.g. T4: 8.1 TFLOPS fp32, 65 fp16, 130 TOPS int8). For the Titanic model (≈100 MACs) the
   compute term is nanoseconds: the fixed overheads dominate, so precision changes size and memory far
   more than latency — the honest lesson for a model this small. It matters for the ladder's large model.
-* Dynamic batching as in Triton's dynamic batcher / TF Serving's ``batch_timeout_micros``: a batch closes
-  when ``batch_size`` requests are waiting or ``max_queue_delay_ms`` after its first request. Expected
-  batch ``b = min(B, max(1 + λ·d, λ·t(b)))`` (fixed point: under load the queue fills batches), waiting
-  time uniform on ``[0, min(d, (B−1)/λ)]``, and batches queue like an M/M/1 server with utilisation ρ
-  whose waiting-time tail ``P(W > x) = ρ·e^{−(1−ρ)x/t}`` gives the queueing part of p95 (an upper-side
-  approximation: service times here are nearly deterministic).
+* Dynamic batching as in Triton's dynamic batcher / TF Serving's ``batch_timeout_micros``: an idle
+  batcher launches when ``batch_size`` (B) requests are waiting or ``max_queue_delay_ms`` (d) after its
+  first request; a busy one launches the next batch with whatever has queued (at most B) as soon as
+  the current batch ends. Per instance with λ misses per second: the fill window of an idle batcher
+  is ``w = min(d, (B−1)/λ)``; the mean batch solves ``b = min(B, max(1 + λw, λ·t(b)))`` (requests that
+  arrive during a batch form the next); the share of time busy is ``ρ = min(1, λ·t(b)/b)`` (plus
+  cache hits' handling). The batcher is stable while a full batch clears faster than it fills,
+  ``λ·t(B)/B < 1``: below that a greedy batcher may be busy all the time and still keep up. A request's
+  wait before its batch starts is, with probability 1 − ρ (idle batcher), uniform on [0, w] and, with
+  probability ρ, the rest of the batch in flight (uniform on [0, t(b)]) plus an exponential wait
+  behind full batches whose rate γ comes from the bulk-service queue M/D^B/1 (Bailey 1954: the number
+  waiting has tail z^{−n}, z > 1 the root of ``z^B = e^{λt(B)(z−1)}``, so γ = B·ln z / t(B)); for B = 1
+  this is the Kingman-type M/D/1 tail and its mean is exact in heavy traffic. p95 is the quantile of
+  that wait plus ``t(b)``, request handling and the network. For a memory-bandwidth-bound model (the
+  ladder's large model: weights / bandwidth ≫ compute) ``t(b)`` hardly grows with b, so a batch of B
+  costs about one step and a bigger B never needs more instances; at equal load the fill window is
+  the price of batching, and it vanishes with d = 0 (Triton's default).
 * Exact-match prediction cache: request inputs follow Zipf(s) over the distinct inputs; a cache of the
   ``k`` most frequent holds ``H(k, s) / H(N, s)`` of requests (generalised harmonic numbers, exact up to
-  1,000 terms, Euler–Maclaurin beyond). Titanic rows have only a few hundred distinct feature
+  1,000 terms, Euler–Maclaurin beyond). That is a static cache of the top k, the best any cache of k
+  entries can do: an LRU cache of the same size holds less (Che et al. 2002's approximation would
+  give it), so ``cache_hit_rate`` is labelled as the static-cache bound. Fewer misses per instance
+  also lengthen an idle batcher's fill window ``min(d, (B−1)/λ)``: with a delay d > 0 the cache can
+  raise p95 (the default dashboard: 21.2 ms without it, 22.3 ms with it), a real effect of waiting
+  for companions that d = 0 removes. Titanic rows have only a few hundred distinct feature
   combinations, so the cache wins; with continuous features (N in the millions) it would not. The cache
   lives in the serving process: a hit still pays the request handling, and only skips the model call.
   For a model of about a hundred multiply-accumulates that call is microseconds, so the cache mostly cuts
@@ -116,16 +134,17 @@ def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
     return key, _TRAINED.get(key, build)
 
 
-def student_model(hidden: int, seed: int, student_hidden: int, temperature: float) -> tuple[tuple, ml.Layers]:
+def student_model(hidden: int, seed: int, student_hidden: int, temperature: float,
+                  hard_weight: float = 0.0) -> tuple[tuple, ml.Layers]:
     data = ml.titanic(seed)
-    key = ("student", hidden, seed, student_hidden, float(temperature))
+    key = ("student", hidden, seed, student_hidden, float(temperature), float(hard_weight))
 
     def build() -> ml.Layers:
         _, teacher = base_model("mlp", hidden, seed)
         soft = ml.predict_proba(teacher, data.X_train, temperature)
         init = ml.init_layers([data.X_train.shape[1], student_hidden, 1], seed + 1)
         layers, _ = ml.train(init, data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"],
-                             seed, soft_targets=soft, temperature=temperature)
+                             seed, soft_targets=soft, temperature=temperature, hard_weight=hard_weight)
         return layers
 
     return key, _TRAINED.get(key, build)
@@ -176,7 +195,7 @@ def optimise(p: dict[str, Any]) -> dict[str, Any]:
     seed, hidden = p["seed"], p["mlp_hidden"]
     base_key, base = base_model(p["model"], hidden, seed)
     if p["distill"]:
-        src_key, src = student_model(hidden, seed, p["student_hidden"], p["temperature"])
+        src_key, src = student_model(hidden, seed, p["student_hidden"], p["temperature"], p["hard_label_weight"])
     else:
         src_key, src = base_key, base
     data = ml.titanic(seed)
@@ -270,8 +289,8 @@ def fleet(
     """Smallest real-time fleet meeting the SLO for every broadcast combination of the inputs.
 
     Candidate fleet sizes (last axis): the saturation minimum plus 0..15, then growing geometrically to
-    64× it. Returns instances, p95 (s), utilisation, expected batch, whether the SLO is met, and the
-    fleet's maximum sustainable request rate."""
+    64× it. Returns instances, p95 (s), utilisation, expected batch, whether the SLO is met, the
+    fleet's maximum sustainable request rate and the time of one full batch (s)."""
     args = np.broadcast_arrays(*(np.asarray(v, float) for v in (
         batch_size, delay_s, miss_rps, hit_rps, slo_s, rtt_s, batch_overhead_s, request_latency_s,
         request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)))
@@ -286,21 +305,25 @@ def fleet(
     candidates = np.concatenate(
         [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)
     lam = miss / candidates  # misses per second reaching one instance
-    b = np.minimum(B, 1.0 + lam * d)
-    for _ in range(6):  # fixed point: a busy server's queue fills the next batch
-        b = np.minimum(B, np.maximum(1.0 + lam * d, lam * t(b)))
-    service = t(b)
-    rho = lam / b * service + hit / candidates * req_share
     with np.errstate(divide="ignore", invalid="ignore"):
-        window = np.where(B > 1, np.minimum(d, np.where(lam > 0, (B - 1.0) / lam, np.inf)), 0.0)
+        # An idle batcher holds the first request until the batch fills or the delay runs out.
+        window = np.where((B > 1) & (lam > 0), np.minimum(d, (B - 1.0) / np.where(lam > 0, lam, 1.0)), 0.0)
+    b = np.minimum(B, 1.0 + lam * window)
+    for _ in range(8):  # fixed point: requests arriving during a batch form the next one
+        b = np.minimum(B, np.maximum(1.0 + lam * window, lam * t(b)))
+    service = t(b)
+    rho = np.minimum(lam / b * service + hit / candidates * req_share, 1.0)  # share of time busy
+    # Stable while full batches clear faster than they fill; a greedy batcher below that can be busy
+    # all the time (each batch serves what arrived during the last) and still keep up.
+    stable = lam * t_full / B + hit / candidates * req_share < 1.0
+    gamma = batch_wait_decay(lam * t_full, B, t_full)
+    with np.errstate(divide="ignore", invalid="ignore"):
         hit_share = np.where(miss + hit > 0, hit / (miss + hit), 0.0)
         q = np.clip((P95 - hit_share) / np.maximum(1.0 - hit_share, 1e-12), 0.0, 1.0)
-        queue = np.where(rho < 1.0,
-                         np.where(rho > 1.0 - q, service / (1.0 - rho) * np.log(rho / (1.0 - q)), 0.0),
-                         np.inf)
-    p95_miss = q * window + queue + service + req_lat + rtt
+    wait = _wait_quantile(q, rho, window, service, gamma)
+    p95_miss = np.where(stable, wait + service + req_lat + rtt, np.inf)
     p95 = np.where(hit_share >= P95, req_lat + rtt, p95_miss)
-    ok = (rho < 1.0) & (p95 <= slo)
+    ok = stable & (p95 <= slo)
     met = ok.any(axis=-1)
     pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(p95, axis=-1))[..., None]
 
@@ -317,7 +340,66 @@ def fleet(
         "batch": take(b),
         "slo_met": met,
         "capacity_rps": instances / per_request_busy,
+        "full_batch_s": t_full[..., 0],
     }
+
+
+def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int = 100):
+    """Decay rate γ (1/s) of the wait behind full batches, ``P(wait > x) ∝ e^{−γx}``.
+
+    With full batches of ``B`` taking ``t(B)`` and ``a = λ·t(B)`` arrivals per batch time, the number
+    waiting has the geometric tail ``z^{−n}``, z > 1 the root of ``z^B = e^{a(z−1)}`` (bulk service,
+    Bailey 1954), and ``n`` waiting requests wait ``n/B`` batches: γ = B·ln z / t(B). Infinite without
+    arrivals; 0 when ``a ≥ B`` (no steady state)."""
+    a, B, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (arrivals_per_batch, max_batch, batch_time)))
+    a_pos = np.maximum(a, 1e-300)
+    # y = ln z solves a(e^y − 1) = B·y: f is convex, f(0) = 0, f'(0) = a − B < 0, and
+    # e^y − 1 ≥ y + y²/2 puts the root below 2(B − a)/a. Bisection on log y.
+    lo = np.full(a.shape, np.log(1e-12))
+    hi = np.log(np.clip(2.0 * (B - a) / a_pos, 2e-12, 1e300))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            y = np.exp(mid)
+            past = a_pos * np.expm1(y) > B * y
+            lo = np.where(past, lo, mid)
+            hi = np.where(past, mid, hi)
+    gamma = B * np.exp(0.5 * (lo + hi)) / t
+    return np.where(a <= 0, np.inf, np.where(a < B, gamma, 0.0))
+
+
+def batch_wait_survival(x, busy, window, residual, gamma):
+    """P(a request waits longer than ``x`` for its batch to start): an idle batcher (probability
+    1 − busy) holds it for a uniform share of the fill ``window``; a busy one for a uniform share of the
+    batch in flight (``residual``) plus an Exp(γ) wait behind full batches."""
+    x = np.maximum(x, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fill = np.where(window > 0, np.clip(1.0 - x / np.where(window > 0, window, 1.0), 0.0, 1.0), 0.0)
+        gt = gamma * residual
+        scale = np.where(np.isfinite(gt) & (gt > 0), -np.expm1(-gt) / gt, 0.0)  # (1 − e^{−γt})/(γt)
+        decay = np.where(x > 0, gamma * np.minimum(x, residual), 0.0)
+        ramp = np.where(np.isfinite(gt) & (gt > 0), -np.expm1(-decay) / gt, 0.0)
+        inside = np.clip(1.0 - x / residual, 0.0, 1.0) + ramp
+        beyond = np.where(gamma > 0, np.exp(-gamma * (x - residual)) * scale, 1.0)
+        busy_part = np.where(x <= residual, inside, beyond)
+    return (1.0 - busy) * fill + busy * busy_part
+
+
+def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
+    """The ``q``-quantile of the wait of ``batch_wait_survival`` (bisection, all entries at once)."""
+    q, busy, window, residual, gamma = np.broadcast_arrays(q, busy, window, residual, gamma)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where(np.isfinite(gamma) & (gamma > 0),
+                        np.log(np.maximum(busy, 1e-300) / np.maximum(1.0 - q, 1e-300)) / gamma, 0.0)
+    lo = np.zeros(q.shape)
+    hi = window + 2.0 * residual + np.maximum(tail, 0.0) + 1e-9
+    hi = np.where(np.isfinite(hi), hi, 1e9)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        above = batch_wait_survival(mid, busy, window, residual, gamma) > 1.0 - q
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.where(gamma > 0, 0.5 * (lo + hi), np.inf)
 
 
 def hardware_arrays(ids: list[str], precision_axis: bool = True) -> dict[str, np.ndarray]:
@@ -430,7 +512,7 @@ def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> d
     idx = {cpu: 0, gpu: 1, LARGE_MODEL_HARDWARE: 2}
     qi = {q: i for i, q in enumerate(PRECISIONS)}
     rows = {"rung": [], "hardware": [], "precision": [], "mode": [], "p95_ms": [], "instances": [],
-            "cost_per_million": [], "slo_met": []}
+            "cost_per_million": [], "slo_met": [], "step_ms": []}
 
     def realtime(label, h, prec, hit_rate, *, wbytes, macs, scale=1.0):
         i = idx[h]
@@ -444,7 +526,7 @@ def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> d
         n = float(res["instances"])
         price = hw["on_demand"][i] * scale
         add(label, h, prec, "real-time", float(res["p95_s"]) * 1e3, n,
-            float(cost_per_million(price, n, rps)), bool(res["slo_met"]))
+            float(cost_per_million(price, n, rps)), bool(res["slo_met"]), float(res["full_batch_s"]) * 1e3)
 
     def offline(label, h, prec):
         i = idx[h]
@@ -454,7 +536,7 @@ def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> d
         throughput = OFFLINE_BATCH / per_batch  # a batch job keeps the instance fully busy
         # Spot fits batch jobs: an interruption only delays the job.
         add(label, h, prec, "batch (offline, spot)", None, math.ceil(rps / throughput),
-            float(cost_per_million(hw["spot"][i], 1.0, throughput)), True)
+            float(cost_per_million(hw["spot"][i], 1.0, throughput)), True, float(per_batch) * 1e3)
 
     def add(*values):
         for key, value in zip(rows, values):
@@ -675,7 +757,9 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     acc_domain = [max(0.0, math.floor(min(accs) * 50 - 1) / 50), min(1.0, math.ceil(max(accs) * 50 + 1) / 50)]
     ladder = _records(series["ladder"], _finite("cost_per_million"))
     for r in ladder:
-        r["latency"] = "offline" if r["p95_ms"] is None else f"p95 {r['p95_ms']:.3g} ms"
+        # The time of one full batch: for the large model it is weights / memory bandwidth, whatever b.
+        step = f", full batch {r['step_ms']:.3g} ms"
+        r["latency"] = ("offline" if r["p95_ms"] is None else f"p95 {r['p95_ms']:.3g} ms") + step
     hits = _records(series["cache_hit_curve"])
 
     return [
@@ -764,6 +848,9 @@ PARAMS = (
     Param("student_hidden", "Student hidden units", "int", 4, min=1, max=32, step=1, group="model"),
     Param("temperature", "Distillation temperature", "float", 4.0, min=1.0, max=10.0, step=0.5,
           group="model"),
+    Param("hard_label_weight", "Distillation: weight of the true labels", "float", 0.1, min=0.0, max=1.0,
+          step=0.05, group="model", help="Share of the student's loss on the true labels; the rest is on the "
+                                          "teacher's softened outputs (Hinton et al. 2015)."),
     Param("seed", "Seed (split and training)", "int", 0, min=0, max=99, step=1, group="model"),
     Param("deployment", "Deployment", "choice", "cloud", choices=("cloud", "edge"), group="serving"),
     Param("hardware", "Cloud hardware", "choice", "c7i_xlarge", choices=tuple(CLOUD), group="serving"),
@@ -810,7 +897,7 @@ WIDGET = Widget(
         Metric("p95_ms", "p95 latency", "ms", ".3g"),
         Metric("throughput_rps", "Fleet capacity", "req/s", ",.0f"),
         Metric("instances", "Instances", "", ",.0f"),
-        Metric("cache_hit_rate", "Cache hit rate", "", ".1%"),
+        Metric("cache_hit_rate", "Cache hit rate (static top-k bound)", "", ".1%"),
         Metric("cost_per_million", "Cost per million", "USD", ",.4g"),
         Metric("monthly_cost_usd", "Monthly cost", "USD", ",.2f"),
         Metric("fits_on_device", "Fits on device", "", ""),

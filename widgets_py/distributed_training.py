@@ -15,9 +15,23 @@ servers, Young 1974). How the pieces add up to a training step, per GPU:
   of everything a stage does per flush; data-parallel gradient traffic (ring all-reduce, ZeRO's 2Ψ or
   3Ψ, or push/pull through parameter servers) runs after the flush. With a parameter server and
   staleness ≥ 1 it overlaps the next step's compute, so only the excess shows.
-* Spot capacity: price × (1 − spot_discount); ``preemptions_per_day`` interruptions of the whole job,
-  each losing on average half a checkpoint interval plus ``restart_minutes``; checkpoints every Young
-  interval √(2·δ·M) cost ``checkpoint_minutes`` each.
+* Spot capacity: price × (1 − spot_discount); ``preemptions_per_day`` interruptions of the whole job;
+  checkpoints of ``checkpoint_minutes`` at Daly's interval, ``restart_minutes`` after each interruption;
+  expected wall time from Daly's full expression. When a checkpoint or a restart takes at least the
+  mean time between interruptions the job cannot progress: time and cost are "never".
+* Memory: vendors' "80 GB" cards hold 80 GiB (2^30 bytes). A GPU's usable memory is its GiB capacity
+  minus an explicit reserve: 1 GiB for the CUDA context and 5 % for allocator fragmentation (PyTorch's
+  caching allocator; both are our assumptions, order of magnitude from common practice). Sizes are
+  shown in GB (10^9 bytes); ``fits_in_memory`` compares bytes with the usable bytes.
+* Activation recomputation: the backward pass of one layer rebuilds what was not kept. With full
+  recomputation that is the whole layer's activations; with selective recomputation only the
+  attention core (the 5·a·s/h term of Korthikanti et al.), the rest being stored.
+* Pipeline sends: ranks are laid out as Megatron-LM does (tensor-parallel ranks adjacent, then data
+  parallel, then pipeline stages), so stage i + 1 is t·dp ranks after stage i. A hop between stages on
+  the same node uses NVLink/PCIe, one that crosses nodes the network; each stage sends one activation
+  forward and one gradient back per micro-batch and chunk, and the slowest stage sets the pace.
+* Parameter servers are CPU instances (``ps_instance``) with their own network bandwidth and price,
+  paid for the whole run alongside the GPUs.
 
 Part B, the lab, is ``widgets_py.distributed_sgd`` on ``widgets_py.ml``: K simulated workers train a
 logistic regression or a 16-unit MLP on Titanic passengers, synchronously (all-reduce) or through a
@@ -40,6 +54,9 @@ from . import parallelism as par
 from .core import VEGA_LITE_SCHEMA, Metric, Param, ParamError, Widget
 
 GPUS = tuple(par.gpu_catalog())
+PS_INSTANCES = tuple(par.ps_instance_catalog())
+CUDA_CONTEXT_BYTES = 2**30  # reserved per GPU for the CUDA context (assumption, module docstring)
+FRAGMENTATION_RESERVE = 0.05  # share of capacity the allocator cannot hand out (assumption)
 SCALING_GPU_COUNTS = 2 ** np.arange(13)  # 1 ... 4096
 TIMELINE_MAX_STAGES, TIMELINE_MAX_MICRO = 8, 12
 LAB_HIDDEN = 16
@@ -87,7 +104,9 @@ PARAMS = (
           help="shard layer-norm and dropout activations across the tensor-parallel group"),
     Param("mode", "Gradient exchange", "choice", "sync", choices=("sync", "parameter_server"), group=_G_SYNC),
     Param("ps_servers", "Parameter servers", "int", 1, min=1, max=1024, group=_G_SYNC,
-          help="each with a node's network bandwidth"),
+          help="CPU instances of type ps_instance, each with that instance's network bandwidth"),
+    Param("ps_instance", "Parameter server instance", "choice", "c6in.32xlarge", choices=PS_INSTANCES,
+          group=_G_SYNC, help="CPU instance type of each server (catalog: widgets_py/data/gpus.json)"),
     Param("staleness", "Staleness", "int", 0, unit="steps", min=0, max=16, group=_G_SYNC,
           help="parameter server: workers compute on weights this many steps old"),
     Param("matmul_efficiency", "Kernel efficiency", "float", 0.6, min=0.01, max=1.0, step=0.01, group=_G_EFF,
@@ -128,12 +147,17 @@ def _derived(p: dict[str, Any]) -> dict[str, Any]:
 def check(p: dict[str, Any]) -> None:
     d = _derived(p)
     n, tp, pp = d["n_gpus"], p["tp"], p["pp"]
-    if n % (tp * pp):
-        raise ParamError("tp", f"tp·pp = {tp * pp} does not divide the {n} GPUs (gpus_per_node × nodes)")
+    # The model's own shape first: tp = 32 with 16 heads is wrong whatever the cluster.
     if p["hidden"] % p["heads"]:
         raise ParamError("heads", f"{p['heads']} heads do not divide hidden size {p['hidden']}")
     if p["heads"] % tp:
-        raise ParamError("tp", f"tp = {tp} does not divide the {p['heads']} attention heads")
+        raise ParamError("tp", f"tp = {tp} does not divide the {p['heads']} attention heads (allowed: a "
+                         f"divisor of heads)")
+    if n % (tp * pp):
+        raise ParamError("tp", f"tp·pp = {tp * pp} does not divide the {n} GPUs (gpus_per_node × nodes)")
+    if p["zero_stage"] >= 2 and pp > 1:
+        raise ParamError("zero_stage", f"ZeRO stage {p['zero_stage']} with pp = {pp}: DeepSpeed supports "
+                         "stages 2 and 3 only without pipeline parallelism (allowed: 0 or 1, or pp = 1)")
     if p["n_layers"] % (pp * d["v"]):
         what = "pp" if p["n_layers"] % pp else "virtual_stages"
         raise ParamError(what, f"{p['n_layers']} layers do not split into pp × chunks = {pp * d['v']} equal stages")
@@ -171,6 +195,33 @@ def _links(p: dict[str, Any]) -> tuple[float, float, float]:
     return intra, net_gbps / 8 * 1e9, p["link_latency_us"] * 1e-6
 
 
+def usable_memory_bytes(gpu: dict[str, Any]) -> float:
+    """The catalog's capacity read as GiB, less the CUDA context and the fragmentation reserve."""
+    return gpu["memory_gb"] * 2**30 * (1 - FRAGMENTATION_RESERVE) - CUDA_CONTEXT_BYTES
+
+
+def _slowest_stage_sends(stride, pp: int, v: int, gpus_per_node: int, send_intra, send_net):
+    """Seconds the slowest pipeline stage spends sending, per micro-batch and model chunk: one
+    activation to the next stage and one gradient to the previous, over NVLink/PCIe when the two
+    stages share a node and over the network when they do not (module docstring)."""
+    stride, send_intra, send_net = np.broadcast_arrays(*(np.asarray(x, float) for x in (stride, send_intra,
+                                                                                          send_net)))
+    if pp == 1:
+        return np.zeros(stride.shape)
+    s, intra, net = stride[..., None], send_intra[..., None], send_net[..., None]
+    j = np.arange(pp - 1)  # boundary j joins stage j (ranks [j·s, (j+1)·s)) to stage j + 1
+    # Some rank r of stage j and its partner r + s sit on different nodes iff a multiple of the node
+    # size lies in (j·s, (j+2)·s − 1].
+    crosses = np.floor(((j + 2) * s - 1) / gpus_per_node) > np.floor(j * s / gpus_per_node)
+    hop = np.where(crosses, net, intra)
+    if v > 1:  # interleaved: the last stage feeds the first stage's next chunk
+        wrap = np.where(pp * s > gpus_per_node, net, intra)
+        ahead, behind = np.concatenate([hop, wrap], -1), np.concatenate([wrap, hop], -1)
+    else:  # an end stage sends both ways over its one link
+        ahead, behind = np.concatenate([hop, hop[..., -1:]], -1), np.concatenate([hop[..., :1], hop], -1)
+    return (ahead + behind).max(axis=-1)
+
+
 def cluster(p: dict[str, Any], n_gpus, global_batch, zero_stage=None) -> dict[str, np.ndarray]:
     """Part A for GPU counts and global batches given as arrays (tp, pp and the model fixed)."""
     gpu = par.gpu_catalog()[p["gpu"]]
@@ -203,8 +254,10 @@ def cluster(p: dict[str, Any], n_gpus, global_batch, zero_stage=None) -> dict[st
         o = np.zeros_like(o)
     per_layer = par.activation_bytes_per_layer(s, b, h, a, t, p["recompute"], p["sequence_parallel"] and t > 1)
     act = per_layer * par.layers_in_flight(l, pp, m, p["schedule"], v)
-    if p["recompute"] != "none":  # backward of one layer rebuilds its full activations
-        act = act + par.activation_bytes_per_layer(s, b, h, a, t, "none", p["sequence_parallel"] and t > 1)
+    if p["recompute"] != "none":  # the backward pass of one layer rebuilds what was not kept
+        seq_par = p["sequence_parallel"] and t > 1
+        full_layer = par.activation_bytes_per_layer(s, b, h, a, t, "none", seq_par)
+        act = act + full_layer - (per_layer if p["recompute"] == "selective" else 0.0)
     memory = w + g + o + act
 
     compute = hw_flops / (n * achieved)
@@ -213,19 +266,20 @@ def cluster(p: dict[str, Any], n_gpus, global_batch, zero_stage=None) -> dict[st
     layer_output_bytes = par.BYTES_16BIT * b * s * h  # one micro-batch's b·s·h activations
     tp_comm = allreduces * par.ring_allreduce_time(layer_output_bytes, t, tp_bw, alpha)
     # Stage-to-stage sends, split across the tensor-parallel ranks (Megatron's scatter/gather).
-    pp_bw = np.where(t * dp * pp <= p["gpus_per_node"], intra, net)
-    pp_comm = np.where(pp > 1, 2 * m * v * (alpha + layer_output_bytes / t / pp_bw), 0.0)
+    pp_comm = m * v * _slowest_stage_sends(t * dp, pp, v, p["gpus_per_node"],
+                                           alpha + layer_output_bytes / t / intra,
+                                           alpha + layer_output_bytes / t / net)
     busy = compute + tp_comm + pp_comm
     bubble = par.bubble_ratio(pp, m, v) * busy
 
     grad_bytes = par.BYTES_16BIT * psi
     if ps_mode:
-        server_bw = p["gpus_per_node"] * net
+        server_bw = par.ps_instance_catalog()[p["ps_instance"]]["network_gbps"] / 8 * 1e9
         dp_total = par.parameter_server_time(grad_bytes, n, p["ps_servers"], net, server_bw, alpha)
         dp_comm = np.where(p["staleness"] > 0, np.maximum(0.0, dp_total - busy - bubble), dp_total)
     else:
         dp_bw = par.bus_bandwidth(dp, t, p["gpus_per_node"], intra, net)
-        dp_comm = par.ring_allreduce_time(grad_bytes, dp, dp_bw, alpha, np.where(zero >= 3, 3.0, 2.0))
+        dp_comm = par.ring_allreduce_time(grad_bytes, dp, dp_bw, alpha, par.zero_comm_passes(zero, m))
     step = busy + bubble + dp_comm
     if p["achieved_tflops"] > 0:
         # A measured end-to-end rate (as Megatron-LM reports it) fixes the step time; the breakdown
@@ -237,7 +291,7 @@ def cluster(p: dict[str, Any], n_gpus, global_batch, zero_stage=None) -> dict[st
     return {
         "n_gpus": n, "dp": dp, "micro_batches": m, "params_total": params,
         "params_gb": w / 1e9, "grads_gb": g / 1e9, "optimizer_gb": o / 1e9, "activations_gb": act / 1e9,
-        "memory_per_gpu_gb": memory / 1e9, "fits_in_memory": memory / 1e9 <= gpu["memory_gb"],
+        "memory_per_gpu_gb": memory / 1e9, "fits_in_memory": memory <= usable_memory_bytes(gpu),
         "compute_s": compute, "tp_comm_s": tp_comm, "pp_comm_s": pp_comm, "pp_bubble_s": bubble,
         "dp_comm_s": dp_comm, "step_time_s": step,
         "bubble_fraction": bubble / (busy + bubble),
@@ -245,6 +299,9 @@ def cluster(p: dict[str, Any], n_gpus, global_batch, zero_stage=None) -> dict[st
         "mfu": model_flops / (step * n * peak),
         "achieved_tflops_per_gpu": hw_flops / (step * n) / 1e12,
     }
+
+
+NEVER = "never"  # a time or cost that does not exist: the job cannot finish
 
 
 def _time_and_cost(p: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
@@ -256,13 +313,19 @@ def _time_and_cost(p: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
         price *= 1 - p["spot_discount"]
         interval, overhead = par.preemption_overhead(
             p["preemptions_per_day"], p["checkpoint_minutes"] * 60, p["restart_minutes"] * 60)
-    wall = train_s * (1 + overhead)
+    # Parameter servers are on-demand CPU instances, paid for as long as the GPUs.
+    ps_price = (p["ps_servers"] * par.ps_instance_catalog()[p["ps_instance"]]["price_per_hour"]
+                if p["mode"] == "parameter_server" else 0.0)
+    finishes = bool(np.isfinite(overhead))
+    wall = train_s * (1 + overhead) if finishes else np.inf
     return {
         "optimizer_steps": p["tokens"] / (p["global_batch"] * p["seq_len"]),
-        "time_to_train_days": wall / par.SECONDS_PER_DAY,
-        "preemption_overhead": overhead,
+        "finishes": finishes,
+        "time_to_train_days": wall / par.SECONDS_PER_DAY if finishes else NEVER,
+        "preemption_overhead": float(overhead) if finishes else NEVER,
         "checkpoint_interval_h": interval / 3600 if np.isfinite(interval) else 0.0,
-        "cost_usd": out["n_gpus"] * price * wall / 3600,
+        "cost_usd": (out["n_gpus"] * price + ps_price) * wall / 3600 if finishes else NEVER,
+        "ps_cost_usd": ps_price * wall / 3600 if finishes else NEVER,
         "price_per_gpu_hour": price,
     }
 
@@ -303,7 +366,8 @@ def _lab_step_times(p: dict[str, Any], workers, n_weights: int):
     nbytes = 4.0 * n_weights  # fp32 gradients of the small model
     compute = np.full(k.shape, p["lab_batch"] * p["lab_sample_us"] * 1e-6)
     if p["mode"] == "parameter_server":
-        comm = par.parameter_server_time(nbytes, k, p["ps_servers"], net, p["gpus_per_node"] * net, alpha)
+        server_bw = par.ps_instance_catalog()[p["ps_instance"]]["network_gbps"] / 8 * 1e9
+        comm = par.parameter_server_time(nbytes, k, p["ps_servers"], net, server_bw, alpha)
         step = np.where(p["staleness"] > 0, np.maximum(compute, comm), compute + comm)
     else:
         comm = par.ring_allreduce_time(nbytes, k, par.bus_bandwidth(k, 1, p["gpus_per_node"], intra, net), alpha)
@@ -393,7 +457,8 @@ def lab(p: dict[str, Any]) -> dict[str, Any]:
             "lab_wall_clock_s": steps * step,
             "lab_target_loss": target,
             "lab_best_workers": int(sweep[best]),
-            "lab_best_speedup": float(time_to_target[0] / time_to_target[best]),
+            # With no simulated compute (lab_sample_us = 0) one worker takes no time at all.
+            "lab_best_speedup": float(time_to_target[0] / time_to_target[best]) if time_to_target[best] > 0 else 1.0,
         },
         "series": {
             "lab_curve": {"step": np.arange(1, steps + 1), "time_s": time_axis, "train_loss": train_loss,
@@ -449,9 +514,10 @@ def simulate(p: dict[str, Any]) -> dict[str, Any]:
                                "optimizer_gb", "activations_gb", "fits_in_memory", "step_time_s", "compute_s",
                                "tp_comm_s", "pp_comm_s", "dp_comm_s", "pp_bubble_s", "bubble_fraction",
                                "tokens_per_s", "mfu", "achieved_tflops_per_gpu", "optimizer_steps",
-                               "time_to_train_days", "preemption_overhead", "checkpoint_interval_h",
-                               "cost_usd", "price_per_gpu_hour")},
+                               "finishes", "time_to_train_days", "preemption_overhead", "checkpoint_interval_h",
+                               "cost_usd", "ps_cost_usd", "price_per_gpu_hour")},
         "gpu_memory_gb": gpu["memory_gb"],
+        "gpu_usable_gb": usable_memory_bytes(gpu) / 1e9,
         "timeline_stages": tl_p, "timeline_micro_batches": tl_m, "timeline_illustrative": p["pp"] == 1,
         "timeline_makespan": makespan,
         "timeline_bubble_fraction": sum(c[4] - c[3] for c in cells if c[1] == "idle") / (tl_p * makespan),
@@ -461,7 +527,8 @@ def simulate(p: dict[str, Any]) -> dict[str, Any]:
              "optimizer_gb": "GB", "activations_gb": "GB", "gpu_memory_gb": "GB", "step_time_s": "s",
              "compute_s": "s", "tp_comm_s": "s", "pp_comm_s": "s", "dp_comm_s": "s", "pp_bubble_s": "s",
              "tokens_per_s": "tokens/s", "achieved_tflops_per_gpu": "TFLOP/s", "time_to_train_days": "days",
-             "checkpoint_interval_h": "h", "cost_usd": "USD", "price_per_gpu_hour": "USD/h",
+             "checkpoint_interval_h": "h", "cost_usd": "USD", "ps_cost_usd": "USD", "price_per_gpu_hour": "USD/h",
+             "gpu_usable_gb": "GB",
              "lab_compute_ms": "ms", "lab_comm_ms": "ms", "lab_step_ms": "ms", "lab_wall_clock_s": "s"}
     return {
         "metrics": metrics,
@@ -519,6 +586,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     parts = [("params_gb", "weights"), ("grads_gb", "gradients"), ("optimizer_gb", "optimizer states"),
              ("activations_gb", "activations")]
     zero = series["memory_by_zero_stage"]
+    capacity_label = f"{params['gpu']}: {m['gpu_memory_gb']:g} GiB, {m['gpu_usable_gb']:.1f} GB usable"
     mem_rows = [{"setup": f"ZeRO {stage}" + (" (chosen)" if stage == params["zero_stage"] else ""),
                  "part": label, "gb": zero[key][i]}
                 for i, stage in enumerate(zero["zero_stage"]) for key, label in parts]
@@ -531,10 +599,10 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                           "color": {"field": "part", "type": "nominal", "title": None,
                                     "sort": [label for _, label in parts], "legend": {"orient": "bottom"}},
                           "tooltip": [{"field": "setup"}, {"field": "part"}, {"field": "gb", "format": ".2f"}]}},
-            {"data": {"values": [{"gb": m["gpu_memory_gb"], "label": f"{params['gpu']}: {m['gpu_memory_gb']:g} GB"}]},
+            {"data": {"values": [{"gb": m["gpu_usable_gb"], "label": capacity_label}]},
              "mark": {"type": "rule", "color": "#c0392b", "strokeWidth": 2},
              "encoding": {"x": {"field": "gb", "type": "quantitative"}}},
-            {"data": {"values": [{"gb": m["gpu_memory_gb"], "label": f"{params['gpu']}: {m['gpu_memory_gb']:g} GB"}]},
+            {"data": {"values": [{"gb": m["gpu_usable_gb"], "label": capacity_label}]},
              "mark": {"type": "text", "align": "right", "dx": -4, "y": -8, "color": "#c0392b"},
              "encoding": {"x": {"field": "gb", "type": "quantitative"}, "text": {"field": "label"}}},
         ],

@@ -11,8 +11,10 @@ Models are lists of dense layers ``{"W": (in, out), "b": (out,)}`` with ReLU bet
 output logit: ``[n_features, 1]`` is logistic regression, ``[n_features, 16, 1]`` a one-hidden-layer
 MLP. The loss is mean binary cross-entropy on the logit; targets may be soft probabilities, which is
 how knowledge distillation (Hinton, Vinyals & Dean 2015, arXiv 1503.02531) trains a student on a
-teacher's temperature-softened outputs. With temperature T the loss is T² · BCE(σ(z/T), t) so that
-gradient magnitudes stay comparable across temperatures, as that paper recommends.
+teacher's temperature-softened outputs. With temperature T the soft loss is T² · BCE(σ(z/T), t) so that
+gradient magnitudes stay comparable across temperatures, as that paper recommends; like the paper, the
+student's objective is a weighted sum with the ordinary loss on the true labels,
+(1 − w) · T² · BCE(σ(z/T), t) + w · BCE(σ(z), y), with a small hard-label weight w.
 """
 
 from __future__ import annotations
@@ -113,14 +115,21 @@ def loss_and_grads(
     soft_targets: np.ndarray | None = None,
     temperature: float = 1.0,
     l2: float = 0.0,
+    hard_weight: float = 0.0,
 ) -> tuple[float, Layers]:
-    """Mean cross-entropy of the logit against ``y`` (or ``soft_targets``) and its gradients."""
+    """Mean cross-entropy of the logit against ``y`` (or ``soft_targets``) and its gradients; with soft
+    targets, ``hard_weight`` of the loss is the cross-entropy against ``y`` at temperature 1."""
     targets = y if soft_targets is None else soft_targets
     acts = _forward(layers, X)
     z = acts[-1][:, 0] / temperature
     # BCE on logits, written to be stable for large |z|: softplus(z) - t z.
     loss = temperature**2 * float(np.mean(np.logaddexp(0.0, z) - targets * z))
     delta = (temperature * (sigmoid(z) - targets) / X.shape[0])[:, None]
+    if soft_targets is not None and hard_weight:
+        logit = acts[-1][:, 0]
+        hard = float(np.mean(np.logaddexp(0.0, logit) - y * logit))
+        loss = (1.0 - hard_weight) * loss + hard_weight * hard
+        delta = (1.0 - hard_weight) * delta + hard_weight * ((sigmoid(logit) - y) / X.shape[0])[:, None]
     grads: Layers = [dict() for _ in layers]
     for i in range(len(layers) - 1, -1, -1):
         grads[i]["W"] = acts[i].T @ delta
@@ -168,12 +177,13 @@ def train(
     temperature: float = 1.0,
     masks: Layers | None = None,
     l2: float = 0.0,
+    hard_weight: float = 0.0,
 ) -> tuple[Layers, np.ndarray]:
     """Minibatch SGD over shuffled epochs; returns the trained layers and the loss of every step."""
     losses = np.empty(steps)
     for step, idx in enumerate(batch_indices(X.shape[0], steps, batch_size, seed)):
         soft = None if soft_targets is None else soft_targets[idx]
-        losses[step], grads = loss_and_grads(layers, X[idx], y[idx], soft, temperature, l2)
+        losses[step], grads = loss_and_grads(layers, X[idx], y[idx], soft, temperature, l2, hard_weight)
         layers = sgd_step(layers, grads, lr, masks)
     return layers, losses
 

@@ -37,7 +37,12 @@ Sources
   arXiv 1910.02054: mixed-precision Adam keeps 2Ψ (fp16 weights) + 2Ψ (fp16 gradients) + 12Ψ (fp32
   weights, momentum, variance) bytes. Over N_d data-parallel GPUs stage 1 shards the optimizer
   (4Ψ + 12Ψ/N_d), stage 2 also the gradients (2Ψ + 14Ψ/N_d), stage 3 also the weights (16Ψ/N_d).
-  Communication per GPU: 2Ψ values for stages 0–2 (reduce-scatter + all-gather), 3Ψ for stage 3.
+  Communication per GPU and optimizer step with m micro-batches of gradient accumulation (DeepSpeed's
+  behaviour): stages 0 and 1 accumulate locally and exchange once, 2Ψ (reduce-scatter + all-gather);
+  stage 2 reduce-scatters the gradients of every micro-batch (it keeps only its shard) and all-gathers
+  the weights once, (m + 1)Ψ; stage 3 all-gathers the weights in the forward and again in the
+  backward pass and reduce-scatters the gradients, every micro-batch, 3mΨ. DeepSpeed refuses stages 2
+  and 3 with pipeline parallelism, and so does the lab.
 * Ring all-reduce (Patarasuk & Yuan 2009; NCCL's nccl-tests "bus bandwidth" definition): each GPU
   sends 2(g−1)/g of the buffer and the ring takes 2(g−1) hops, so time = 2(g−1)·α + 2(g−1)/g·S/busbw.
   Inside a node the bus is NVLink (or PCIe), at half the datasheet's bidirectional figure per
@@ -46,13 +51,19 @@ Sources
 * Parameter server (Li et al. 2014, "Scaling Distributed Machine Learning with the Parameter
   Server", OSDI): every worker pushes its gradients to the servers and pulls the new weights; the
   servers' links carry all workers' traffic, so a push takes max(S/B_worker, workers·S/(servers·
-  B_server)). With bounded staleness (Ho et al. 2013, "More Effective Distributed ML via a Stale
+  B_server)). The servers are CPU instances from ``data/gpus.json`` (``parameter_server_instances``,
+  network bandwidth and price with sources), paid for the whole run. With bounded staleness (Ho et al. 2013, "More Effective Distributed ML via a Stale
   Synchronous Parallel Parameter Server", NIPS) workers compute on weights up to ``staleness`` steps
   old, which lets communication overlap the next step's compute.
-* Checkpoint/restart under preemption: Young 1974 ("A first order approximation to the optimum
-  checkpoint interval", CACM 17(9)) gives the interval τ = √(2·δ·M) for checkpoint cost δ and mean
-  time between interruptions M; the expected overhead is δ/τ + (τ/2 + R)/M per unit of work, where
-  τ/2 is the average work lost at an interruption and R the restart time (Daly 2006 refines this).
+* Checkpoint/restart under preemption: Daly 2006 ("A higher order estimate of the optimum
+  checkpoint interval for restart dumps", Future Generation Computer Systems 22(3)). With checkpoint
+  time δ, restart time R, exponential interruptions with mean M and a checkpoint every τ of work, the
+  expected wall time per unit of work is exactly ``M·e^{R/M}·(e^{(τ+δ)/M} − 1)/τ``; Daly's optimum is
+  ``τ = √(2δM)·(1 + √(δ/2M)/3 + (δ/2M)/9) − δ`` for δ < 2M and ``τ = M`` beyond. For δ, R ≪ M this is
+  Young's 1974 first-order result (τ = √(2δM), overhead ≈ √(2δ/M) + R/M). When δ ≥ M or R ≥ M a
+  checkpoint or a restart is expected to be interrupted before it completes: the job no longer makes
+  steady progress (Daly's expectation, still finite for exponential interruptions, is then dominated
+  by rare long quiet spells and grows like e^{(R+δ)/M}), and the lab reports "never".
 
 GPU figures (peak dense bf16/fp16 TFLOP/s, memory, NVLink/PCIe, network per GPU, price) come from
 ``data/gpus.json``, each with its source and date.
@@ -73,8 +84,17 @@ SECONDS_PER_DAY = 86400.0
 
 
 @lru_cache(maxsize=1)
+def _catalog() -> dict[str, Any]:
+    return json.loads(GPU_FILE.read_text(encoding="utf-8"))
+
+
 def gpu_catalog() -> dict[str, dict[str, Any]]:
-    return json.loads(GPU_FILE.read_text(encoding="utf-8"))["gpus"]
+    return _catalog()["gpus"]
+
+
+def ps_instance_catalog() -> dict[str, dict[str, Any]]:
+    """CPU instances a parameter server can run on: network bandwidth and price, with sources."""
+    return _catalog()["parameter_server_instances"]
 
 
 # ---------------------------------------------------------------- model size and FLOPs (Megatron)
@@ -260,11 +280,23 @@ def parameter_server_time(nbytes, workers, servers, worker_bytes_s, server_bytes
 # ---------------------------------------------------------------- preemption
 
 
+def zero_comm_passes(zero_stage, micro_batches):
+    """Ring passes over the local parameters per optimizer step (module docstring: 2, 2, m + 1, 3m)."""
+    z, m = np.asarray(zero_stage), np.asarray(micro_batches, float)
+    return np.where(z >= 3, 3.0 * m, np.where(z == 2, m + 1.0, 2.0))
+
+
 def preemption_overhead(preemptions_per_day, checkpoint_s, restart_s):
-    """Young's optimal checkpoint interval and the expected extra time per unit of work."""
-    rate = np.asarray(preemptions_per_day, float) / SECONDS_PER_DAY
-    if not np.any(rate > 0):
+    """Daly's checkpoint interval (s) and expected extra wall time per unit of work; (inf, inf) when
+    the job cannot progress (δ ≥ M or R ≥ M), (inf, 0) without preemptions."""
+    rate = float(preemptions_per_day) / SECONDS_PER_DAY
+    if rate <= 0:
         return np.inf, 0.0
-    interval = np.sqrt(2 * checkpoint_s) / np.sqrt(rate)  # two roots: no overflow for tiny rates
-    # δ/τ + λ·τ/2 at the optimum τ is √(2δλ); written in closed form it stays finite for any λ.
-    return interval, np.sqrt(2 * checkpoint_s * rate) + rate * restart_s
+    M, delta, R = 1.0 / rate, float(checkpoint_s), float(restart_s)
+    if delta >= M or R >= M:
+        return np.inf, np.inf
+    x = delta / (2 * M)
+    interval = np.sqrt(2 * delta * M) * (1 + np.sqrt(x) / 3 + x / 9) - delta
+    # M·e^{R/M}(e^{(τ+δ)/M} − 1)/τ with expm1 so that a rare interruption keeps its precision.
+    factor = M * np.exp(R / M) * np.expm1((interval + delta) / M) / interval
+    return interval, factor - 1.0

@@ -22,15 +22,22 @@ timeout — overload always shows as drops and long latency. The backlog is boun
 (at most cμ·T requests), so it builds and drains within T/|ρ − 1| seconds; treating each step as
 stationary ignores that transient, which is shorter than a step unless ρ is within a few percent of
 1. Percentiles pool all served requests of the day (or of a chart bucket); SLO attainment is the
-share of all requests served within ``slo_ms`` (dropped ones count as misses). In a step or
-chart point where nothing is served (an outage) the latency shown is the timeout, when clients
-give up.
+share of all requests served within ``slo_ms`` (dropped ones count as misses). Percentiles describe
+served requests only: during an outage they leave out the requests that were dropped, which the
+drop count and SLO attainment include. In a step or chart point where nothing is served (an outage)
+the latency shown is the timeout, when clients give up. Shares (SLO attainment, drops, utilisation)
+are clipped to [0, 1] where they are computed, so rounding at extreme loads never shows a negative.
 
 Autoscaler. As documented in "Horizontal Pod Autoscaling" (kubernetes.io/docs/tasks/run-application/
 horizontal-pod-autoscale/) and its implementation (pkg/controller/podautoscaler): every
 ``sync_period_s`` the controller measures mean utilisation of the ready pods (capped at 100 %: a
 saturated pod cannot show more), computes ``desired = ceil(ready × utilisation / target)`` and keeps
-the current count when the ratio is within ``tolerance`` of 1. While pods are still starting, a
+the current count when the ratio is within ``tolerance`` of 1. Because of the cap, a target at or
+above ``1/(1 + tolerance)`` could never leave the tolerance band, so an overloaded fleet would never
+grow: such targets are refused with ``hpa_metric = cpu``. ``hpa_metric = requests_per_second`` scales
+instead on demand per ready pod against ``target_utilization`` × a pod's capacity (a custom or
+external metric, as HPA users do for model servers); it is not capped, so one sync can size the fleet
+for a spike. The vertical resize follows the same metric. While pods are still starting, a
 scale-up is re-checked with those pods counted at 0 % (as Kubernetes does) so it does not overshoot.
 Recommendations are stabilised: scale-down uses the highest recommendation within
 ``scale_down_stabilization_s``, scale-up the lowest within ``scale_up_stabilization_s``. Rate
@@ -48,10 +55,11 @@ Cost. Provisioned instance-seconds × price (starting and failed-and-replacing i
 ``cost_per_million`` is per million requests received. ``mean_utilization`` is busy worker-time over
 paid worker-time.
 
-What is exact: the stationary M/M/c+D and M/M/1+D distributions, Erlang B/C. Approximated: quasi-
-static steps, exponential service times (a model server's times are less variable, so real queues
-are somewhat shorter), the power-of-two mixture (see ``queueing.py``) and linear speed-up within an
-instance family.
+What is exact: the stationary M/M/c+D and M/M/1+D distributions (least-connections, random),
+Erlang B/C, and strict rotation without a timeout (E_c/M/1). Approximated: quasi-static steps,
+exponential service times (a model server's times are less variable, so real queues are somewhat
+shorter), rotation with a timeout and the power-of-two estimate (errors against simulation in
+``queueing.py``) and linear speed-up within an instance family.
 """
 
 from __future__ import annotations
@@ -240,8 +248,11 @@ def autoscale(
     recovery_s: float = 300.0,
     thresholds_h: np.ndarray | None = None,
     initial_replicas: int | None = None,
+    metric: str = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Replicas under the HPA for arrival rates ``lam`` per step: (provisioned, ready) per step."""
+    """Replicas under the HPA for arrival rates ``lam`` per step: (provisioned, ready) per step.
+    ``metric``: "cpu" (utilisation of the ready pods, capped at 100 %) or "requests_per_second"
+    (demand per ready pod against ``target_utilization`` × a pod's capacity; not capped)."""
     n = len(lam)
     lam_list = lam.tolist()
     provisioned_out: list[int] = []
@@ -266,6 +277,7 @@ def autoscale(
     up_window, down_window = scale_up_stabilization_s > 0, scale_down_stabilization_s > 0
     down_times, down_values = down_recs.times, down_recs.values
     record_provisioned, record_ready = provisioned_out.append, ready_out.append
+    capped = metric == "cpu"
     # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
     for k in range(n):
         now = k * step_s
@@ -276,10 +288,11 @@ def autoscale(
         current = ready + len(pending)
         if k % sync_every == 0:
             if ready == 0:
-                util = 1.0
+                # No pod reports: a saturated CPU metric, or the whole demand for a per-pod rate.
+                util = 1.0 if capped else lam_list[k] / mu
             else:
                 util = lam_list[k] / (ready * mu)
-                if util > 1.0:
+                if capped and util > 1.0:
                     util = 1.0
             ratio = util / target_utilization
             if abs(ratio - 1.0) <= tolerance:
@@ -371,13 +384,15 @@ def vertical_resized(lam: np.ndarray, params: dict[str, Any], mu: float, thresho
     thresholds = thresholds_h.tolist()
     next_failure = 0
     target, tol = params["target_utilization"], params["tolerance"]
+    capped = params["hpa_metric"] == "cpu"
     resizes = 0
     for k in range(n):
         now = k * step_s
         up = now >= outage_until
         if up and k % sync_every == 0:
             w = workers[index]
-            ratio = min(lam_list[k] / (w * mu), 1.0) / target
+            load = lam_list[k] / (w * mu)
+            ratio = (min(load, 1.0) if capped else load) / target
             rec = w if abs(ratio - 1.0) <= tol else math.ceil(ratio * w - 1e-9)
             want = _stabilized(up_recs, down_recs, now, rec, w)
             new_index = next((i for i, wk in enumerate(workers) if wk >= want), len(workers) - 1)
@@ -412,7 +427,7 @@ MEMO_ENTRIES = 16
 TRAFFIC_KEYS = ("base_rps", "peak_rps", "spike_multiplier", "spike_start_h", "spike_minutes", "noise", "hours",
                 "step_s", "seed")
 RESIZE_KEYS = ("vertical_size", "step_s", "scale_up_stabilization_s", "scale_down_stabilization_s",
-               "sync_period_s", "target_utilization", "tolerance", "resize_downtime_s", "recovery_s")
+               "sync_period_s", "target_utilization", "tolerance", "resize_downtime_s", "recovery_s", "hpa_metric")
 
 
 _MEMOS = {name: Memo(MEMO_ENTRIES) for name in ("traffic", "autoscale", "resize", "latency", "slo")}
@@ -468,8 +483,9 @@ def _latency(lam: np.ndarray, lam_key: tuple, serving: np.ndarray, params: dict[
 
     figures = _MEMOS["latency"].get(key, solve)
     slo = params["slo_ms"] / 1000.0
-    within = _MEMOS["slo"].get(
-        key + (slo,), lambda: float((lam * step_s * (figures["U_0"] - queue().survival(slo)[0])).sum()))
+    # U(0) − U(slo) is a share of arrivals: rounding can leave it a hair below 0 at extreme load.
+    within = _MEMOS["slo"].get(key + (slo,), lambda: float(
+        (lam * step_s * np.clip(figures["U_0"] - queue().survival(slo)[0], 0.0, 1.0)).sum()))
     return figures, within
 
 
@@ -518,13 +534,13 @@ def _evaluate(lam, lam_key, serving, provisioned, price_per_step, params, policy
         "p50_ms": p50,
         "p95_ms": p95,
         "p99_ms": p99,
-        "slo_attainment": within / total if total > 0 else 1.0,
+        "slo_attainment": min(within / total, 1.0) if total > 0 else 1.0,
         "dropped_requests": float(dropped.sum()),
-        "dropped_fraction": float(dropped.sum()) / total if total > 0 else 0.0,
+        "dropped_fraction": min(float(dropped.sum()) / total, 1.0) if total > 0 else 0.0,
         "availability": float(np.mean(serving > 0)),
         "cost_usd": cost,
         "cost_per_million": cost / total * 1e6 if total > 0 else 0.0,
-        "mean_utilization": busy_s / paid_worker_s if paid_worker_s > 0 else 0.0,
+        "mean_utilization": min(busy_s / paid_worker_s, 1.0) if paid_worker_s > 0 else 0.0,
         "peak_replicas": int(provisioned.max(initial=0)),
         "replica_hours": replica_hours,
     }
@@ -596,6 +612,7 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
         scale_down_period_s=params["scale_down_period_s"],
         cold_start_s=params["cold_start_s"],
         recovery_s=params["recovery_s"],
+        metric=params["hpa_metric"],
     )
     results["autoscaled"] = _evaluate(
         lam, lam_key, a_ready, a_prov, a_prov * unit_price, params, params["lb_policy"], mu
@@ -810,6 +827,11 @@ def check(params: dict[str, Any]) -> None:
         raise ParamError("step_s", f"{params['step_s']:g} s gives {steps:.0f} steps over {params['hours']:g} h (allowed: at most {MAX_STEPS} steps)")
     if steps < 1:
         raise ParamError("step_s", f"{params['step_s']:g} s is longer than the run of {params['hours']:g} h")
+    if params["hpa_metric"] == "cpu" and params["target_utilization"] * (1 + params["tolerance"]) >= 1:
+        limit = 1 / (1 + params["tolerance"])
+        raise ParamError("target_utilization", f"{params['target_utilization']:g} can never trigger a scale-up: CPU "
+                         f"utilisation stops at 100 %, within tolerance {params['tolerance']:g} of it (allowed: below "
+                         f"{limit:.3g}, or hpa_metric=requests_per_second)")
     if params["spike_multiplier"] > 1 and params["spike_start_h"] >= params["hours"]:
         raise ParamError("spike_start_h", f"{params['spike_start_h']:g} h is after the end of the run (allowed: below hours = {params['hours']:g})")
 
@@ -859,7 +881,12 @@ PARAMS = (
     Param("scale_up_period_s", "Scale-up policy period", "float", 15.0, "s", 1, 1800, 15, group="autoscaler"),
     Param("scale_down_percent", "Scale-down policy: percent", "float", 100.0, "%", 0, 100, 10, group="autoscaler"),
     Param("scale_down_period_s", "Scale-down policy period", "float", 15.0, "s", 1, 1800, 15, group="autoscaler"),
-    Param("lb_policy", "Load balancing", "choice", "round_robin", choices=queueing.POLICIES, group="horizontal"),
+    Param("lb_policy", "Load balancing", "choice", "round_robin", choices=queueing.POLICIES, group="horizontal",
+          help="round_robin: strict rotation; random: a random replica (kube-proxy iptables mode); "
+               "least_connections: the first free replica; power_of_two: the shorter of two sampled queues."),
+    Param("hpa_metric", "Autoscaling metric", "choice", "cpu", choices=("cpu", "requests_per_second"), group="autoscaler",
+          help="cpu: utilisation of the ready pods, which stops at 100 % (targets must stay below "
+               "1/(1 + tolerance)); requests_per_second: demand per pod, which keeps growing past capacity."),
     # reliability and cost
     Param("failure_rate_per_hour", "Failures per instance-hour", "float", 0.02, "/h", 0, 10, 0.01, group="reliability"),
     Param("recovery_s", "Recovery time", "float", 600.0, "s", 0, 86400, 30, group="reliability",
@@ -882,7 +909,7 @@ WIDGET = Widget(
         Metric(f"{s}.{name}", f"{label} ({short})", unit, fmt)
         for s, short in (("vertical", "vertical"), ("horizontal_fixed", "fixed"), ("autoscaled", "autoscaled"))
         for name, label, unit, fmt in (
-            ("p95_ms", "p95 latency", "ms", ".3g"),
+            ("p95_ms", "p95 latency of served requests", "ms", ".3g"),
             ("slo_attainment", "Within SLO", "", ".1%"),
             ("cost_usd", "Cost", "USD", ",.2f"),
             ("availability", "Availability", "", ".2%"),

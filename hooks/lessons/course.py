@@ -22,6 +22,7 @@ from .validate import ChapterSource, LessonSource, Problem, check_chapters, chec
 
 LESSONS_DIR = "lessons"
 TAGS_SRC = "tags.md"
+ANKI_DIR = "anki"  # site folder of the Anki packages (hooks/lessons/anki.py)
 
 
 def page_url(src_uri: str, use_directory_urls: bool = True) -> str:
@@ -65,6 +66,10 @@ class CourseLesson:
     chapter: str | None = None  # chapter id
     chapter_position: int = 0  # 1-based within the chapter
 
+    @property
+    def anki_url(self) -> str:
+        return f"{ANKI_DIR}/{self.lesson.id}.apkg"
+
 
 @dataclass
 class CourseChapter:
@@ -86,6 +91,8 @@ class Course:
     problems: list[Problem] = field(default_factory=list)
     scenarios: blocks.ScenarioIndex = field(default_factory=blocks.ScenarioIndex)  # every docs/widgets scenario
     chapters: list[CourseChapter] = field(default_factory=list)
+    # Names the course in progress files and Anki packages (mkdocs.yml extra.course_id).
+    id: str = "course"
 
     def __post_init__(self) -> None:
         self._by_id = {cl.lesson.id: cl for cl in self.lessons}
@@ -105,6 +112,11 @@ class Course:
 
     def problems_for(self, file: str) -> list[Problem]:
         return [p for p in self.problems if p.file == file]
+
+    @property
+    def anki_url(self) -> str:
+        """The whole course's Anki package; named after the course so a download says what it is."""
+        return f"{ANKI_DIR}/{self.id}.apkg"
 
 
 def label_for(path: Path) -> str:
@@ -135,7 +147,7 @@ def _chapter(source: ChapterSource, src_uri: str, use_directory_urls: bool) -> C
         src_uri=src_uri, url=page_url(src_uri, use_directory_urls), source=source)
 
 
-def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
+def load(docs_dir: Path, use_directory_urls: bool = True, course_id: str = "course") -> Course:
     """Read, validate and order every chapter and lesson. Never raises for author mistakes: see
     ``problems``."""
     docs_dir = Path(docs_dir)
@@ -185,7 +197,7 @@ def load(docs_dir: Path, use_directory_urls: bool = True) -> Course:
     clashes = [Problem(label_for(docs_dir / src), 1, "", "this page is generated from front matter; remove the file")
                for src in generated if (docs_dir / src).exists()]
     problems = sorted([*clashes, *(p for s in [*chapter_sources, *sources] for p in s.problems)])
-    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index, chapters)
+    return Course(ordered, sources, page_url(TAGS_SRC, use_directory_urls), problems, index, chapters, course_id)
 
 
 def prerequisite_order(lessons: list[CourseLesson], key=lambda cl: cl.lesson.id) -> list[CourseLesson]:

@@ -1,9 +1,10 @@
 """``site/course.json``: the course in prerequisite order, for tools and the browser.
 
-Shape (issue 2): ``{"lessons": [{"id", "title", "url", "quiz_url", "flashcards_url", "prereqs",
+Shape (issue 2): ``{"id", "anki_url", "lessons": [{"id", "title", "url", "quiz_url", "flashcards_url", "anki_url", "prereqs",
 "next", "tags", "duration_min", "widgets": [{"type", "data"}], "chapter"}], "chapters": [{"id", "title",
 "summary", "url", "lessons": [ids]}]}`` (issue 15: ``chapter`` is the lesson's chapter id, or null for a
-lesson directly in ``lessons/``; chapters in course order, their lessons in course order). URLs are site-relative (no
+lesson directly in ``lessons/``; chapters in course order, their lessons in course order; issue 12: the
+course ``id`` and the Anki packages, ``anki_url``). URLs are site-relative (no
 leading slash) so the file is correct wherever the site is mounted; widget ``data`` is the scenario
 file's site-relative URL (the docs-absolute ``/widgets/x.json`` without its slash).
 """
@@ -18,6 +19,8 @@ from .course import Course
 
 def build(course: Course) -> dict[str, Any]:
     return {
+        "id": course.id,
+        "anki_url": course.anki_url,
         "lessons": [
             {
                 "id": cl.lesson.id,
@@ -25,6 +28,7 @@ def build(course: Course) -> dict[str, Any]:
                 "url": cl.url,
                 "quiz_url": cl.quiz_url,
                 "flashcards_url": cl.flashcards_url,
+                "anki_url": cl.anki_url,
                 "prereqs": list(cl.lesson.prereqs),
                 "next": cl.lesson.next,
                 "tags": list(cl.lesson.tags),

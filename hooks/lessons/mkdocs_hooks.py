@@ -5,7 +5,7 @@ Each event only hands data between MkDocs and the core:
   tags pages;
 - on_page_markdown / on_page_content: give lesson pages an escaped title, their header, widgets
   and footer; fill generated pages; show problems as a banner;
-- on_post_build: write course.json into the site.
+- on_post_build: write course.json and the Anki packages into the site.
 
 Problems are logged as errors, so ``mkdocs build --strict`` fails with every ``file:line`` listed.
 Under ``mkdocs serve`` they are logged at INFO and shown on the page instead, so the server keeps
@@ -22,7 +22,7 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 from hooks.lessons import course as course_mod
-from hooks.lessons import blocks, frontmatter, manifest, pages, validate
+from hooks.lessons import anki, blocks, frontmatter, manifest, pages, progress_pages, validate
 from hooks.widgets.render import widget_html
 
 log = logging.getLogger("mkdocs.plugins.lessons")
@@ -35,7 +35,7 @@ def on_startup(command: str, dirty: bool) -> None:
 
 
 def on_files(files: Files, config) -> Files:
-    course = course_mod.load(Path(config.docs_dir), config.use_directory_urls)
+    course = course_mod.load(Path(config.docs_dir), config.use_directory_urls, course_id(config))
     _state["course"] = course
     report = log.info if _state["command"] == "serve" else log.error
     for problem in course.problems:
@@ -52,12 +52,20 @@ def on_files(files: Files, config) -> Files:
             _add_generated(files, config, src, title, from_lesson=str(Path(config.docs_dir) / cl.src_uri))
     roles[course_mod.TAGS_SRC] = ("tags", None)
     _add_generated(files, config, course_mod.TAGS_SRC, "Tags")
+    roles[progress_pages.REVIEW_SRC] = ("review", None)
+    _add_generated(files, config, progress_pages.REVIEW_SRC, progress_pages.REVIEW_TITLE)
+    _state["review_url"] = course_mod.page_url(progress_pages.REVIEW_SRC, config.use_directory_urls)
     for source in course.sources:  # broken lessons still get their problems banner
         roles.setdefault(source.src_uri, ("broken", source))
     _state["roles"] = roles
     if config.nav is None:
         config.nav = _nav(course, files)
     return files
+
+
+def course_id(config) -> str:
+    """``extra.course_id`` in mkdocs.yml: names the course in progress files and Anki packages."""
+    return str(config.extra.get("course_id") or "course")
 
 
 class _FromLesson(File):
@@ -81,7 +89,7 @@ def _add_generated(files: Files, config, src_uri: str, title: str, from_lesson: 
 
 
 def _nav(course, files: Files) -> list:
-    """Home; then "Chapters", one section per chapter (its page, then each lesson with its quiz and
+    """Home and the review page; then "Chapters", one section per chapter (its page, then each lesson with its quiz and
     flashcards); lessons outside chapters; other pages; tags. With the theme's navigation.prune, a
     page renders only the open chapter's items, so build time stays linear in the number of lessons.
     Titles are escaped: MkDocs' templates print nav titles as HTML."""
@@ -93,10 +101,11 @@ def _nav(course, files: Files) -> list:
                                          *lesson_items(ch.lessons, lambda cl: cl.chapter_position)]}
                 for ch in course.chapters]
     loose = lesson_items(course.unchaptered(), lambda cl: cl.position)
-    used = {"index.md", course_mod.TAGS_SRC} | {ch.src_uri for ch in course.chapters}
+    used = {"index.md", course_mod.TAGS_SRC, progress_pages.REVIEW_SRC} | {ch.src_uri for ch in course.chapters}
     used |= {src for cl in course.lessons for src in (cl.src_uri, cl.quiz_src, cl.flashcards_src)}
     others = [f.src_uri for f in files.documentation_pages() if f.src_uri not in used]
     home = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
+    home += [{progress_pages.REVIEW_TITLE: progress_pages.REVIEW_SRC}]
     return (home + ([{"Chapters": chapters}] if chapters else []) + ([{"Lessons": loose}] if loose else [])
             + others + [{"Tags": course_mod.TAGS_SRC}])
 
@@ -134,20 +143,24 @@ def on_page_content(content: str, page, config, files) -> str:
 
         banner = pages.problems_banner(course.problems_for(item.source.file))
         body = pages.place_blocks(pages.place_widgets(content, item, render), item, course, url)
-        return banner + pages.lesson_header(item, course, url) + body + pages.lesson_footer(item, course, url)
+        progress = progress_pages.lesson_progress(item, course, url, _state["review_url"])
+        return banner + pages.lesson_header(item, course, url) + progress + body + pages.lesson_footer(item, course, url)
     if role == "quiz":
         return pages.quiz_page(item, course, url)
     if role == "flashcards":
         return pages.flashcards_page(item, course, url)
     if role == "tags":
         return pages.tags_page(course, url)
+    if role == "review":
+        return progress_pages.review_page(course, url)
     if role == "chapter":
         content = _with_course_map(content, pages.chapter_map(item, course, url))
         return pages.problems_banner(item.source.problems) + content
     if role == "broken":
         return pages.problems_banner(item.problems) + content
     if role == "home":
-        return pages.problems_banner(course.problems) + _with_course_map(content, pages.course_map(course, url))
+        return pages.problems_banner(course.problems) + _with_course_map(
+            content, progress_pages.dashboard(course, url, _state["review_url"]) + pages.course_map(course, url))
     return content
 
 
@@ -161,3 +174,4 @@ def _with_course_map(content: str, course_map: str) -> str:
 def on_post_build(config) -> None:
     site = Path(config.site_dir)
     (site / "course.json").write_text(manifest.dumps(_state["course"]), encoding="utf-8")
+    anki.write_all(_state["course"], site, config.site_name, config.site_url)

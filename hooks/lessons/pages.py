@@ -21,7 +21,8 @@ from widgets_py import registry
 
 from . import blocks
 from .body import WORDS_PER_MINUTE
-from .course import Course, CourseChapter, CourseLesson, fingerprint, relative
+from .course import Course, CourseChapter, CourseLesson, relative
+from .progress import cards_version, check_key, quiz_version
 from .validate import WIDGET_MARKER_RE, Problem
 
 # Markdown keeps an HTML comment on its own line as-is, so markers survive rendering unchanged.
@@ -58,6 +59,11 @@ def _practice_links(cl: CourseLesson, page_url: str) -> str:
         f'<a href="{esc(relative(cl.quiz_url, page_url))}">Quiz ({plural(len(lesson.quiz), "question")})</a>'
         f' · <a href="{esc(relative(cl.flashcards_url, page_url))}">Flashcards ({plural(len(lesson.flashcards), "card")})</a>'
     )
+
+
+def anki_link(url: str, page_url: str, text: str) -> str:
+    """Link to an Anki package; ``download`` keeps browsers from trying to display it."""
+    return f'<a class="course-anki" href="{esc(relative(url, page_url))}" download>{esc(text)}</a>'
 
 
 def video_facade(cl: CourseLesson) -> str:
@@ -197,16 +203,16 @@ def question_html(item, name: str, attrs: str, label: str, explain_html: str) ->
 </fieldset>"""
 
 
-def _values(cl: CourseLesson) -> dict:
+def lesson_values(cl: CourseLesson) -> dict:
     return cl.source.body.values if cl.source.body else {}
 
 
 def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
-    version = fingerprint([[item.q, item.options, item.answer] for item in lesson.quiz])
+    version = quiz_version(lesson)
     questions = [
-        question_html(item, f"quiz-{esc(lesson.id)}-q{i}", f' data-index="{i}"',
-                      f"Question {i + 1} of {len(lesson.quiz)}.", blocks.text_html(item.explain, _values(cl)))
+        question_html(item, f"quiz-{esc(lesson.id)}-q{i}", f' id="question-{i + 1}" data-index="{i}"',
+                      f"Question {i + 1} of {len(lesson.quiz)}.", blocks.text_html(item.explain, lesson_values(cl)))
         for i, item in enumerate(lesson.quiz)
     ]
     return f"""<article class="course-quiz" data-quiz-id="{esc(lesson.id)}" data-quiz-version="{version}">
@@ -226,7 +232,7 @@ def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
 def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     lesson = cl.lesson
     cards = lesson.cards()
-    version = fingerprint(cards)
+    version = cards_version(lesson)
     items = "".join(
         f'<li class="course-cards__item"><span class="course-cards__term">{esc(term)}</span>'
         f'<span class="course-cards__definition">{esc(definition)}</span></li>'
@@ -234,7 +240,7 @@ def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
     )
     return f"""<article class="course-cards" data-cards-id="{esc(lesson.id)}" data-cards-version="{version}">
 <h1 id="{SKIP_TARGET}">Flashcards: {esc(lesson.title)}</h1>
-<p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a></p>
+<p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a> · {anki_link(cl.anki_url, page_url, "These cards as an Anki deck")}</p>
 <p>The term is on the front, the definition on the back. Flip a card by clicking it or pressing <kbd>Space</kbd>.
 Mark it <strong>Known</strong> or <strong>Again</strong>: your marks stay in this browser and schedule when each card is due for review.</p>
 <div class="course-cards__deck" hidden>
@@ -271,10 +277,10 @@ def _map_items(lessons: Sequence[CourseLesson], course: Course, page_url: str) -
             else "Start here"
         )
         items.append(
-            f"""<li class="course-map__lesson">
+            f"""<li class="course-map__lesson" data-lesson-id="{esc(lesson.id)}">
 <p class="course-map__title"><a href="{esc(relative(cl.url, page_url))}">{esc(lesson.title)}</a> <span class="course-map__duration">{lesson.duration_min} min{_reading_suffix(cl)}</span></p>
 <p class="course-map__prereqs">{after}</p>
-<p class="course-map__practice">{_practice_links(cl, page_url)}</p>
+<p class="course-map__practice">{_practice_links(cl, page_url)} · {anki_link(cl.anki_url, page_url, "Anki deck")}</p>
 <p class="course-map__tags">{_tag_links(lesson.tags, course, page_url)}</p>
 </li>"""
         )
@@ -301,8 +307,9 @@ def course_map(course: Course, page_url: str) -> str:
     loose = course.unchaptered()
     if loose:
         sections.append(_map_items(loose, course, page_url))
+    deck = f'<p class="course-map__anki">{anki_link(course.anki_url, page_url, "All flashcards as one Anki deck")} (a sub-deck per lesson).</p>\n'
     return (f'<nav class="course-map" aria-label="Course map">\n{chr(10).join(sections)}\n'
-            f'{_map_total(course.lessons, course, page_url)}</nav>\n')
+            f'{_map_total(course.lessons, course, page_url)}{deck}</nav>\n')
 
 
 def chapter_map(chapter: CourseChapter, course: Course, page_url: str) -> str:
@@ -356,17 +363,12 @@ def place_blocks(content: str, cl: CourseLesson, course: Course, page_url: str) 
     return blocks.RENDERED_BLOCK_RE.sub(replace, content)
 
 
-def check_key(item) -> str:
-    """Identifies a check's answer in the reader's saved progress; a changed question drops the answer."""
-    return fingerprint([item.q, item.options, item.answer])
-
-
 def check_html(block: blocks.CheckBlock, number: int, cl: CourseLesson) -> str:
     item = block.item
     key = check_key(item)
     question = question_html(item, f"check-{esc(cl.lesson.id)}-{number}", "", "Check yourself.",
-                             blocks.text_html(item.explain, _values(cl)))
-    return (f'<form class="lesson-check" data-check="{key}" data-lesson-id="{esc(cl.lesson.id)}" novalidate>\n'
+                             blocks.text_html(item.explain, lesson_values(cl)))
+    return (f'<form class="lesson-check" data-check="{key}" data-lesson-id="{esc(cl.lesson.id)}" id="check-{key}" novalidate>\n'
             f"{question}\n</form>")
 
 
@@ -387,13 +389,11 @@ def state_fragment(widget: str, scenario: str, overrides: dict) -> str:
     return f"#w{STATE_VERSION}.{widget}={text}"
 
 
-def experiment_target(block: blocks.ExperimentBlock, cl: CourseLesson, course: Course) -> tuple[CourseLesson, str] | None:
+def experiment_target(block: blocks.ExperimentBlock, course: Course) -> tuple[CourseLesson, str]:
     """The lesson whose widget runs this experiment when this page has none, and the fragment that
     loads it there: a lesson using the scenario's own file if one does, else any lesson showing the widget."""
     widget, entry = block.entry.widget, block.entry
     showing = [(other, ref) for other in course.lessons for ref in other.lesson.widgets if ref.type == widget]
-    if not showing:
-        return None
     other, ref = next(((o, r) for o, r in showing if r.data == entry.data), showing[0])
     if ref.data == entry.data:
         return other, state_fragment(widget, entry.scenario.name, block.overrides)
@@ -405,10 +405,12 @@ def experiment_target(block: blocks.ExperimentBlock, cl: CourseLesson, course: C
 
 
 def claim_json(result: blocks.ClaimResult) -> dict:
+    """A claim as experiments.js evaluates it live: operands as metric paths or literals (with the
+    literal's text as the build formatted it), never as code."""
     claim = result.claim
-    side = lambda operand, shown: {**operand.to_json(), "text": shown["text"]}  # noqa: E731
-    return {"text": claim.text, "op": claim.op, "tolerance": claim.tolerance,
-            "left": side(claim.left, result.left), "right": side(claim.right, result.right)}
+    return {"op": claim.op, "tolerance": claim.tolerance,
+            "left": {**claim.left.to_json(), "text": result.left["text"]},
+            "right": {**claim.right.to_json(), "text": result.right["text"]}}
 
 
 def _claim_item(i: int, result: blocks.ClaimResult) -> str:
@@ -423,7 +425,7 @@ def _claim_item(i: int, result: blocks.ClaimResult) -> str:
 
 def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson, course: Course, page_url: str) -> str:
     spec, entry = block.spec, block.entry
-    values = _values(cl)
+    values = lesson_values(cl)
     widget = registry.get(entry.widget)
     changes = ", ".join(_param_change(widget.param(k), v) for k, v in block.overrides.items())
     setup = f"Scenario “{esc(entry.scenario.title)}” of the {esc(widget.title)}" + (f", with {changes}" if changes else "") + "."
@@ -431,13 +433,12 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     if on_page:
         action = '<button type="button" class="md-button lesson-experiment__run">Run this experiment</button>'
     else:
-        target = experiment_target(block, cl, course)
-        other, fragment = target  # check_course guarantees a lesson shows the widget
+        other, fragment = experiment_target(block, course)  # check_course ensures a lesson shows the widget
         href = relative(other.url, page_url) + fragment
         action = (f'<a class="md-button lesson-experiment__link" href="{esc(href)}">Run this experiment in '
                   f'“{esc(other.lesson.title)}”</a>')
     data = {
-        "widget": entry.widget, "scenario": entry.scenario.name, "set": block.overrides,
+        "widget": entry.widget, "scenario": entry.scenario.name,
         "params": block.params, "baseline": entry.scenario.params,
         "claims": [claim_json(r) for r in block.results],
     }

@@ -1,11 +1,12 @@
-"""Generate the editor schema for lesson front matter from the pydantic model.
+"""Generate the JSON Schemas from the pydantic models: lesson and chapter front matter (for editors)
+and the progress file (for learners' tools, and the browser's import check).
 
-    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json
-    python -m hooks.lessons.schema_json docs/schema/chapter.schema.json
+    python -m hooks.lessons.schema_json docs/schema/lesson.schema.json docs/schema/chapter.schema.json \
+        docs/schema/progress.schema.json
 
-The file name picks the model: ``chapter.schema.json`` is a chapter's ``index.md`` (``Chapter``),
-anything else a lesson (``Lesson``). A test checks that the committed files equal ``render()``, so the
-schemas cannot drift from the models.
+The file name picks the model: ``lesson.schema.json`` (``Lesson``), ``chapter.schema.json`` (a
+chapter's ``index.md``, ``Chapter``), ``progress.schema.json`` (``ProgressFile``). A test checks that
+each committed file equals ``render(name)``, so the schemas cannot drift from the models.
 """
 
 from __future__ import annotations
@@ -17,24 +18,30 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .model import Chapter, Experiment, Lesson
+from .progress import ProgressFile
 
 SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "lesson.schema.json": (Lesson, "Lesson front matter"),
     "chapter.schema.json": (Chapter, "Chapter front matter (docs/lessons/<chapter-id>/index.md)"),
+    "progress.schema.json": (ProgressFile, "Scaling AI Systems progress file"),
 }
 
 
-def render(name: str = "lesson.schema.json") -> str:
-    model, title = SCHEMAS.get(name, SCHEMAS["lesson.schema.json"])
-    schema = {
+def schema(name: str) -> dict:
+    model, title = SCHEMAS[name]
+    result = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": name if name in SCHEMAS else "lesson.schema.json",
+        "$id": name,
         **model.model_json_schema(),
         "title": title,
     }
     if model is Lesson:
-        _add_block_defs(schema)
-    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        _add_block_defs(result)
+    return result
+
+
+def render(name: str = "lesson.schema.json") -> str:
+    return json.dumps(schema(name), indent=2, ensure_ascii=False) + "\n"
 
 
 def _add_block_defs(schema: dict) -> None:
@@ -46,11 +53,13 @@ def _add_block_defs(schema: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m hooks.lessons.schema_json <output.json>", file=sys.stderr)
+    unknown = [arg for arg in argv if Path(arg).name not in SCHEMAS]
+    if not argv or unknown:
+        print(f"usage: python -m hooks.lessons.schema_json <output>... (file names: {', '.join(SCHEMAS)})", file=sys.stderr)
         return 2
-    Path(argv[0]).write_text(render(Path(argv[0]).name), encoding="utf-8")
-    print(f"wrote {argv[0]}")
+    for arg in argv:
+        Path(arg).write_text(render(Path(arg).name), encoding="utf-8")
+        print(f"wrote {arg}")
     return 0
 
 

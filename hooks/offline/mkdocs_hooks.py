@@ -7,7 +7,8 @@
   iframe-worker shim (vendored) so it also works from file://.
 * on_page_context: pages with live widgets name their widget types and archive for the <head> script.
 * on_post_build: bundles, the shim and ``search/search_index.js`` (the search index as a script, the
-  form mkdocs-material's search reads on file://) are written into the site.
+  form mkdocs-material's search reads on file://) are written into the site, and last the service
+  worker ``sw.js`` that lists every file (service_worker.py; not under ``mkdocs serve``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 
-from hooks.offline import bundle
+from hooks.offline import bundle, service_worker
 
 # scripts placed by overrides/main.html: {config.extra key: entry module}
 PLACED_ENTRIES = {
@@ -29,7 +31,11 @@ PLACED_ENTRIES = {
 SHIM = bundle.ROOT / "node_modules" / "iframe-worker" / "shim" / "index.js"
 SHIM_DEST = "assets/vendor/iframe-worker/shim.js"
 _LIVE_WIDGET = re.compile(r'data-widget="([a-z0-9_]+)" data-state="static" data-archive="([^"]+)"')
-_state: dict = {"bundles": []}
+_state: dict = {"bundles": [], "command": "build"}
+
+
+def on_startup(command: str, **kwargs) -> None:
+    _state["command"] = command
 
 
 def on_config(config):
@@ -52,6 +58,9 @@ def on_config(config):
     polyfills = [p for p in config.extra.get("polyfills", []) if p != SHIM_DEST]
     config.extra["polyfills"] = [SHIM_DEST, *polyfills]
     _state["bundles"] = [*bundles, *placed.values()]
+    # no service worker under `mkdocs serve`: it would keep serving saved copies of pages being edited
+    config.extra["course_service_worker"] = _state["command"] != "serve"
+    config.extra["course_runtime_bytes"] = service_worker.runtime_download_bytes()
     return config
 
 
@@ -63,6 +72,7 @@ def on_page_context(context, page, config, nav):
     return context
 
 
+@event_priority(-100)  # last: the service worker lists every file the other hooks and plugins wrote
 def on_post_build(config) -> None:
     site = Path(config.site_dir)
     bundle.write_bundles(site, _state["bundles"])
@@ -74,3 +84,5 @@ def on_post_build(config) -> None:
     if index.is_file():
         (site / "search" / "search_index.js").write_text(
             "var __index = " + index.read_text(encoding="utf-8"), encoding="utf-8")
+    if config.extra.get("course_service_worker"):
+        service_worker.write_service_worker(site)

@@ -5,7 +5,11 @@
 import { followFolderLinksToIndex } from "./filelinks.js";
 import { initFlashcards } from "./flashcards.js";
 import { initNotes } from "./notes.js";
+import { initOffline } from "./offline.js";
+import { initDashboard, initFileTools, initLessonProgress, recordVisit, showStorageNotice } from "./progress-ui.js";
 import { initCheck, initQuiz } from "./quiz.js";
+import { initReview } from "./review.js";
+import { showDataSaverSetting } from "./saver.js";
 import { initVideo } from "./video.js";
 
 const BINDINGS = [
@@ -14,9 +18,14 @@ const BINDINGS = [
   [".course-cards", initFlashcards],
   [".course-notes", initNotes],
   [".course-video", initVideo],
+  [".course-dashboard", initDashboard],
+  [".lesson-progress", initLessonProgress],
+  [".course-review", initReview],
+  [".course-progress-file", initFileTools],
 ];
 
 function bindAll() {
+  showDataSaverSetting();
   // mkdocs-material's search overlay is a dialog without a name; screen readers announce one.
   const search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
   if (search) search.setAttribute("aria-label", "Search");
@@ -36,6 +45,8 @@ function bindAll() {
       }
     }
   }
+  recordVisit();
+  showStorageNotice();
 }
 
 // The theme wraps each Markdown table in a box that scrolls sideways on narrow screens; keyboard users
@@ -56,6 +67,7 @@ function labelScrollingTables() {
 if (!window.__scalingCourseBound) {
   window.__scalingCourseBound = true;
   followFolderLinksToIndex();
+  initOffline();
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(bindAll);
   } else if (document.readyState === "loading") {

@@ -1,18 +1,12 @@
 // Flashcards page: flip (click or Space), previous/next, shuffle, and "Known" / "Again" marks that
 // are remembered in this browser. Each mark is a review graded for the FSRS spaced-repetition model
-// (ts-fsrs from npm, bundled into the course script at build time), which sets when the card is due
-// again; due cards come first in the deck.
+// (ts-fsrs, see schedule.js), which sets when the card is due again; due cards come first in the deck.
+import { pageKeys } from "./keys.js";
+import { grade, when } from "./schedule.js";
 import { isPlainObject, load, save } from "./storage.js";
 
-let fsrsModule = null;
-const decks = new WeakMap(); // root element -> controller, for the one document-level key handler
-
-async function loadScheduler() {
-  if (!fsrsModule) {
-    fsrsModule = import("ts-fsrs").catch(() => null); // without it, marks still work, just unscheduled
-  }
-  return fsrsModule;
-}
+// Space flips, arrows move. A focused button already turns Space into a click, so buttons are left alone.
+const decks = pageKeys(".course-cards[data-course-bound]", "input, textarea, select, button, a, [contenteditable]");
 
 export function initFlashcards(root) {
   const id = root.dataset.cardsId;
@@ -41,6 +35,7 @@ export function initFlashcards(root) {
         mark: entry.mark,
         due: due && !Number.isNaN(due.getTime()) ? due.toISOString() : null,
         fsrs: isPlainObject(entry.fsrs) ? entry.fsrs : null,
+        log: Array.isArray(entry.log) ? entry.log : [],
       };
     }
   }
@@ -108,19 +103,11 @@ export function initFlashcards(root) {
 
   async function markCard(mark) {
     const card = cards[order[index]];
-    const entry = { mark, due: null, fsrs: null };
-    const ts = await loadScheduler();
-    if (ts) {
-      try {
-        const previous = marks[card.term] && marks[card.term].fsrs;
-        const now = new Date();
-        const current = previous ? ts.TypeConvert.card(previous) : ts.createEmptyCard(now);
-        const next = ts.fsrs().next(current, now, mark === "known" ? ts.Rating.Good : ts.Rating.Again).card;
-        entry.fsrs = JSON.parse(JSON.stringify(next));
-        entry.due = next.due.toISOString();
-      } catch {
-        /* a corrupt saved schedule: keep the mark, start the schedule afresh next time */
-      }
+    const previous = marks[card.term];
+    const entry = { mark, due: null, fsrs: null, log: previous ? previous.log : [] };
+    const graded = await grade(previous && previous.fsrs, mark === "known" ? 3 : 1); // Good / Again
+    if (graded) {
+      Object.assign(entry, { due: graded.due, fsrs: graded.fsrs, log: [...entry.log, graded.log] });
     }
     marks[card.term] = entry;
     const ok = save("cards", id, { version, cards: marks });
@@ -134,37 +121,14 @@ export function initFlashcards(root) {
   $(".course-cards__shuffle").addEventListener("click", shuffle);
   $(".course-cards__known").addEventListener("click", () => markCard("known"));
   $(".course-cards__again").addEventListener("click", () => markCard("again"));
-  decks.set(root, { flip, go });
+  decks.set(root, (event) => {
+    if (event.key === " ") flip();
+    else if (event.key === "ArrowRight") go(1);
+    else if (event.key === "ArrowLeft") go(-1);
+    return event.key === " "; // the page must not scroll; arrows keep their default
+  });
   $(".course-cards__deck").hidden = false;
   $(".course-cards__list").hidden = true;
   render();
 }
 
-function when(date) {
-  const minutes = Math.round((date.getTime() - Date.now()) / 60000);
-  if (minutes <= 0) return "now";
-  if (minutes < 60) return `in ${minutes} min`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) return `in ${hours} h`;
-  return `in ${Math.round(hours / 24)} days`;
-}
-
-// One key handler for the whole document (instant navigation keeps the document alive): Space flips,
-// arrows move. Keys typed into controls keep their normal meaning; a focused button already turns
-// Space into a click.
-document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  const root = document.querySelector(".course-cards[data-course-bound]");
-  const deck = root && decks.get(root);
-  if (!deck) return;
-  const target = event.target;
-  if (target instanceof Element && target.closest("input, textarea, select, button, a, [contenteditable]")) return;
-  if (event.key === " ") {
-    event.preventDefault();
-    deck.flip();
-  } else if (event.key === "ArrowRight") {
-    deck.go(1);
-  } else if (event.key === "ArrowLeft") {
-    deck.go(-1);
-  }
-});

@@ -3,7 +3,9 @@
 //
 // Saved progress, one entry per lesson (read it with loadProgress; other modules may, too):
 //   key   storageKey("quiz", <lesson id>) = "scaling-course:v1:quiz:<lesson id>"
-//   value {version, answers: {"<question index>": <option index>}, checks: {"<check id>": <option index>}}
+//   value {version, answers: {"<question index>": <option index>}, checks: {"<check id>": <option index>},
+//          answered: {"<question index>": ISO time}, checks_answered: {"<check id>": ISO time}}
+// The times say which answer is later when progress files merge (progress.js).
 // `version` fingerprints the quiz page's questions (data-quiz-version): when they change, `answers` is
 // dropped. A check's id (data-check on its form, also written by hooks/lessons/pages.py) fingerprints
 // that question alone, so a changed check loses only its own answer and the quiz keeps its own.
@@ -11,9 +13,11 @@ import { isPlainObject, load, save } from "./storage.js";
 
 const isChoice = (value) => Number.isInteger(value) && value >= 0;
 
-function cleanMap(value) {
+const isTime = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
+
+function cleanMap(value, valid = isChoice) {
   const out = {};
-  for (const [key, choice] of Object.entries(isPlainObject(value) ? value : {})) if (isChoice(choice)) out[key] = choice;
+  for (const [key, entry] of Object.entries(isPlainObject(value) ? value : {})) if (valid(entry)) out[key] = entry;
   return out;
 }
 
@@ -24,6 +28,8 @@ export function loadProgress(lessonId) {
     version: typeof saved.version === "string" ? saved.version : null,
     answers: cleanMap(saved.answers),
     checks: cleanMap(saved.checks),
+    answered: cleanMap(saved.answered, isTime),
+    checks_answered: cleanMap(saved.checks_answered, isTime),
   };
 }
 
@@ -90,9 +96,11 @@ export function initQuiz(root) {
   const scoreEl = root.querySelector(".course-quiz__score");
   const fieldsets = [...root.querySelectorAll(".course-quiz__question")];
   let answers = {};
+  let answered = {};
   const questions = fieldsets.map((fieldset, index) => bindQuestion(fieldset, (choice) => {
     answers[index] = choice;
-    saveProgress(id, { version, answers });
+    answered[index] = new Date().toISOString();
+    saveProgress(id, { version, answers, answered });
     updateScore();
   }));
 
@@ -100,7 +108,10 @@ export function initQuiz(root) {
   if (saved.version === version) {
     for (const [key, choice] of Object.entries(saved.answers)) {
       const index = Number(key);
-      if (questions[index] && choice < questions[index].count()) answers[index] = choice;
+      if (questions[index] && choice < questions[index].count()) {
+        answers[index] = choice;
+        if (saved.answered[key]) answered[index] = saved.answered[key];
+      }
     }
   }
 
@@ -119,7 +130,8 @@ export function initQuiz(root) {
 
   root.querySelector(".course-quiz__retry").addEventListener("click", () => {
     answers = {};
-    saveProgress(id, { version, answers }); // the lesson's check answers stay
+    answered = {};
+    saveProgress(id, { version, answers, answered }); // the lesson's check answers stay
     questions.forEach((question) => question.reset());
     updateScore();
     const first = fieldsets[0] && fieldsets[0].querySelector("input");
@@ -136,8 +148,8 @@ export function initCheck(form) {
   const checkId = form.dataset.check;
   const fieldset = form.querySelector(".course-quiz__question");
   const question = bindQuestion(fieldset, (choice) => {
-    const { checks } = loadProgress(lessonId);
-    saveProgress(lessonId, { checks: { ...checks, [checkId]: choice } });
+    const { checks, checks_answered: times } = loadProgress(lessonId);
+    saveProgress(lessonId, { checks: { ...checks, [checkId]: choice }, checks_answered: { ...times, [checkId]: new Date().toISOString() } });
   });
   const saved = loadProgress(lessonId).checks[checkId];
   if (saved !== undefined && saved < question.count()) question.show(saved, false);

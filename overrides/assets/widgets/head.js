@@ -1,9 +1,11 @@
 // Loaded in <head> of pages with widgets (overrides/main.html): the Python worker starts booting while
 // the page body is still arriving. widgets.js adopts the worker and replays what it said meanwhile.
+import { dataSaverOn } from "../course/saver.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
 
 const meta = document.querySelector('meta[name="course-widgets"]');
-if (meta && meta.dataset.archive && !liveUnavailable() && !runtime.worker && !runtime.bootWorker && !runtime.fatal) {
+// not under data saver: nothing of the runtime downloads before the reader presses "Go live"
+if (meta && meta.dataset.archive && !liveUnavailable() && !dataSaverOn() && !runtime.worker && !runtime.bootWorker && !runtime.fatal) {
   try {
     const worker = spawnWorker(meta.dataset.archive, meta.content.split(" ").filter(Boolean));
     runtime.early = [];

@@ -5,6 +5,8 @@ import { decodeState, encodeState, parseFragment, formatFragment, coerce } from 
 import { bindDownloads, chartDigest, loadVega, renderChart, updateData } from "./charts.js";
 import { ASSETS } from "../course/assets.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
+import { dataSaverOn } from "../course/saver.js";
+import { offerGoLive, withdrawGoLive } from "./golive.js";
 import { initExperiment } from "./experiments.js";
 
 // One object per tab. The <head> script (head.js) may have created it already, and the worker with it;
@@ -62,6 +64,7 @@ function failWorker(worker, message) {
   runtime.worker = null;
   runtime.ready = false;
   runtime.fatal = message;
+  for (const waiting of runtime.pending.values()) if (waiting.dropped) waiting.dropped(message); // runtime.run callers
   runtime.pending.clear();
   for (const c of runtime.controllers) c.fail(message);
 }
@@ -78,11 +81,13 @@ function onWorkerMessage(worker, msg) {
     }
     // the live charts' code (~850 kB) is parsed once Python is up, not while it boots
     setTimeout(() => loadVega().catch(() => {}), 0);
+    document.dispatchEvent(new CustomEvent("course-widgets:settled")); // e.g. offline saving may start
   } else if (msg.type === "preloaded") {
     for (const type of msg.widgets) runtime.loaded.add(type);
     for (const c of runtime.controllers) c.runtimeReady();
   } else if (msg.type === "fatal") {
     failWorker(worker, "the Python runtime could not load (" + msg.error + ")");
+    document.dispatchEvent(new CustomEvent("course-widgets:settled"));
   } else if (msg.type === "result") {
     const controller = runtime.pending.get(msg.id);
     runtime.pending.delete(msg.id);
@@ -99,11 +104,12 @@ function request(controller, params) {
   return id;
 }
 
-// For benchmarks and the console: run a widget in the tab's worker, resolve with the payload.
+// For experiment cards (experiments.js), benchmarks and the console: run a widget in the tab's worker,
+// resolve with the payload, or with {ok: false, error} if the runtime fails meanwhile.
 runtime.run = (type, params, archive) => new Promise((resolve) => {
   const known = [...runtime.controllers].find((c) => c.root.isConnected);
-  request({ type, data: { archive: archive || (known && known.data.archive) }, receive: (id, payload) => resolve(payload) },
-    params || {});
+  request({ type, data: { archive: archive || (known && known.data.archive) }, receive: (id, payload) => resolve(payload),
+    dropped: (error) => resolve({ ok: false, error }) }, params || {});
 });
 
 // ---- one widget ----------------------------------------------------------------------------------
@@ -493,6 +499,11 @@ function bindAll() {
     for (const root of roots) explainStatic(root, unavailable);
     return;
   }
+  if (!runtime.worker && !runtime.goLive && dataSaverOn()) {
+    for (const root of roots) offerGoLive(root, goLive);
+    return;
+  }
+  for (const root of roots) withdrawGoLive(root);
   const controllers = [];
   for (const root of roots) {
     try {
@@ -532,11 +543,18 @@ function bindExperiments() {
   }
 }
 
+// Data saver: the reader pressed "Go live" (for this tab), or turned data saver off.
+function goLive() {
+  runtime.goLive = true;
+  bindAll();
+}
+document.addEventListener("course-saver:change", () => bindAll());
+
 // Boot as early as possible: widget pages also load this module with `async` right after the first
 // widget's markup, so the worker starts while the rest of the page is still arriving.
 function startEarly() {
   adoptBootWorker();
-  if (liveUnavailable()) return;
+  if (liveUnavailable() || dataSaverOn()) return;
   const first = document.querySelector('.course-widget[data-widget][data-state="static"][data-archive]');
   if (first && !runtime.fatal) startWorker(first.dataset.archive);
 }

@@ -8,14 +8,18 @@ import re
 
 import pytest
 
+from tests.conftest import watch_csp
+
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("offline-browser")]
 
 
 @pytest.fixture
 def disk_page(browser):
-    """A page for file:// URLs that records console errors and every request."""
+    """A page for file:// URLs that records console errors, every request and every Content Security
+    Policy violation (the policy is the same as over http)."""
     context = browser.new_context()
     pg = context.new_page()
+    pg.csp_violations = watch_csp(context)
     pg.console_errors, pg.seen_requests = [], []
     pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
     pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
@@ -23,6 +27,7 @@ def disk_page(browser):
     yield pg
     context.close()
     assert not pg.console_errors, f"console errors: {pg.console_errors[:5]}"
+    assert not pg.csp_violations, f"Content Security Policy violations: {pg.csp_violations[:5]}"
     assert all(u.startswith(("file:", "data:", "blob:", "about:")) for u in pg.seen_requests), pg.seen_requests
 
 

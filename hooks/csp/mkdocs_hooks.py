@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from hooks.csp import policy
+from hooks.offline.mkdocs_hooks import SHIM
 
 log = logging.getLogger("mkdocs.hooks.csp")
 _state = {"command": "build"}
@@ -39,9 +40,9 @@ def on_post_build(config) -> None:
     site = Path(config["site_dir"])
     pages = [p for p in sorted(site.rglob("*.html")) if policy.META_PLACEHOLDER in p.read_text(encoding="utf-8")]
     texts = [p.read_text(encoding="utf-8") for p in pages]
-    # search from file:// runs its worker in an iframe (hooks/offline vendors the shim)
-    shim = site / "assets" / "vendor" / "iframe-worker" / "shim.js"
-    text = policy.site_policy(texts, shim.read_text(encoding="utf-8") if shim.is_file() else None)
+    # search from file:// runs its worker in an iframe; hooks/offline copies that shim into the site
+    # after this hook (its service worker must list the pages as filled here), so read its source
+    text = policy.site_policy(texts, SHIM.read_text(encoding="utf-8") if SHIM.is_file() else None)
     for path, html in zip(pages, texts):
         path.write_text(policy.fill(html, text), encoding="utf-8")
     (site / "_headers").write_text(policy.headers_file(text), encoding="utf-8")

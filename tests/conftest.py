@@ -238,3 +238,19 @@ def axe_violations(pg, include: str | None = None, exclude: str | None = None) -
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in results["violations"]
     ]
+
+
+def first_search_result(pg, query: str):
+    """Types ``query`` into the theme's search and returns the first result's link (once shown)."""
+    search = pg.locator("input.md-search__input")
+    search.click()
+    result = pg.locator("a.md-search-result__link").first
+    for _ in range(20):  # a query typed before the search worker has its index shows nothing: type again
+        search.fill("")
+        search.press_sequentially(query)
+        try:
+            result.wait_for(timeout=3_000)
+            return result
+        except Exception:
+            continue
+    pytest.fail(f"search for {query!r} showed no result")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import first_search_result
+
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("csp-browser")]
 
 
@@ -23,19 +25,8 @@ def test_injected_inline_script_is_refused_and_reported(page, base_url):
 
 def test_search_runs_under_the_policy(page, base_url):
     page.goto(base_url)
-    search = page.locator("input.md-search__input")
-    search.click()
-    result = page.locator("a.md-search-result__link").first
-    for _ in range(20):  # a query typed before the search worker has its index shows nothing: type again
-        search.fill("")
-        search.press_sequentially("autoscaler")
-        try:
-            result.wait_for(timeout=3_000)
-            break
-        except Exception:
-            continue
-    target = result.get_attribute("href").split("#")[0]
+    result = first_search_result(page, "autoscaler")
+    target = result.evaluate("(a) => a.href.split('#')[0]")
     result.click()
-    page.wait_for_function("(t) => location.href.split('#')[0] === new URL(t, document.baseURI).href.split('#')[0]"
-                           " || location.href.split('#')[0] === t", arg=target)
+    page.wait_for_function("(t) => location.href.split('#')[0] === t", arg=target)
     assert page.locator("article.md-content__inner h1").count() == 1

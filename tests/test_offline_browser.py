@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import watch_csp
+from tests.conftest import first_search_result, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("offline-browser")]
 
@@ -63,17 +63,7 @@ def test_flashcard_flips_and_is_scheduled_from_disk(disk_page, site_dir):
 
 def test_search_finds_a_lesson_term_and_links_open_pages(disk_page, site_dir):
     disk_page.goto((site_dir / "index.html").as_uri())
-    search = disk_page.locator("input.md-search__input")
-    search.click()
-    result = disk_page.locator("a.md-search-result__link").first
-    for _ in range(20):  # a query typed before the search worker has its index shows nothing: type again
-        search.fill("")
-        search.press_sequentially("autoscaler")
-        try:
-            result.wait_for(timeout=3_000)
-            break
-        except Exception:
-            continue
+    result = first_search_result(disk_page, "autoscaler")
     result.click()
     disk_page.wait_for_load_state()
     # a folder link opens the folder's page, not a directory listing

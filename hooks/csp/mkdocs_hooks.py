@@ -10,13 +10,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from hooks.csp import policy
 from hooks.offline.mkdocs_hooks import SHIM
 
-log = logging.getLogger("mkdocs.hooks.csp")
 _state = {"command": "build"}
 
 

@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import recording_page, serve_under_sub_path
+from tests.conftest import axe_violations, recording_page, serve_under_sub_path
 from tests.fixtures.lessons import sitekit
-from tests.test_lessons_browser import run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +121,7 @@ def test_print_shows_the_card_outcome_and_hides_controls(cpage, checked):
 def test_page_with_cards_has_no_serious_axe_violations(cpage, checked):
     cpage.goto(checked[1] + LESSON)
     cpage.locator(f"{CARD} .lesson-experiment__run").wait_for(state="visible")
-    assert run_axe(cpage) == []
+    assert axe_violations(cpage) == []
 
 
 # --- the project's lessons ------------------------------------------------------------------------------
@@ -151,4 +150,4 @@ def test_site_experiment_cards_run_and_match_the_build(page, base_url, site_dir)
         live = page.locator(f"{card} .lesson-experiment__values").all_inner_texts()
         assert live == re.findall(r'<span class="lesson-experiment__values">([^<]*)</span>', built), number
         assert page.locator(f'{card} .lesson-experiment__claim[data-holds="false"]').count() == 0
-    assert run_axe(page) == []
+    assert axe_violations(page) == []

@@ -8,14 +8,18 @@ import re
 
 import pytest
 
+from tests.conftest import first_search_result, watch_csp
+
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("offline-browser")]
 
 
 @pytest.fixture
 def disk_page(browser):
-    """A page for file:// URLs that records console errors and every request."""
+    """A page for file:// URLs that records console errors, every request and every Content Security
+    Policy violation (the policy is the same as over http)."""
     context = browser.new_context()
     pg = context.new_page()
+    pg.csp_violations = watch_csp(context)
     pg.console_errors, pg.seen_requests = [], []
     pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
     pg.on("pageerror", lambda exc: pg.console_errors.append(str(exc)))
@@ -23,6 +27,7 @@ def disk_page(browser):
     yield pg
     context.close()
     assert not pg.console_errors, f"console errors: {pg.console_errors[:5]}"
+    assert not pg.csp_violations, f"Content Security Policy violations: {pg.csp_violations[:5]}"
     assert all(u.startswith(("file:", "data:", "blob:", "about:")) for u in pg.seen_requests), pg.seen_requests
 
 
@@ -58,17 +63,7 @@ def test_flashcard_flips_and_is_scheduled_from_disk(disk_page, site_dir):
 
 def test_search_finds_a_lesson_term_and_links_open_pages(disk_page, site_dir):
     disk_page.goto((site_dir / "index.html").as_uri())
-    search = disk_page.locator("input.md-search__input")
-    search.click()
-    result = disk_page.locator("a.md-search-result__link").first
-    for _ in range(20):  # a query typed before the search worker has its index shows nothing: type again
-        search.fill("")
-        search.press_sequentially("autoscaler")
-        try:
-            result.wait_for(timeout=3_000)
-            break
-        except Exception:
-            continue
+    result = first_search_result(disk_page, "autoscaler")
     result.click()
     disk_page.wait_for_load_state()
     # a folder link opens the folder's page, not a directory listing

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from hooks.offline import service_worker
-from tests.conftest import serve_under_sub_path
+from tests.conftest import serve_under_sub_path, site_headers, watch_csp
 from tests.test_widget_runtime_browser import BOOT_MS, change_a_control, root_of, wait_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("service-worker")]
@@ -26,6 +26,8 @@ def lessons(site) -> list[dict]:
 def sw_context(browser):
     context = browser.new_context(service_workers="allow")
     context.console_errors = []
+    # pages served by the service worker carry the same policy (its saved responses keep their headers)
+    context.csp_violations = watch_csp(context)
 
     def watch(pg):
         pg.on("console", lambda msg: msg.type == "error" and context.console_errors.append(msg.text))
@@ -34,6 +36,7 @@ def sw_context(browser):
     context.on("page", watch)
     yield context
     context.close()
+    assert not context.csp_violations, f"Content Security Policy violations: {context.csp_violations[:5]}"
 
 
 def offline_state(page) -> str:
@@ -63,6 +66,11 @@ def test_course_works_offline_after_one_visit(sw_context, site_dir, tmp_path):
     _, _, before, after = change_a_control(page, types[0])
     assert after["metrics"] != before["metrics"]  # computed by Python in this browser, offline
     assert offline_state(page) == "full"
+    # the saved copies keep the host's policy header (the Python worker's only policy)
+    policies = page.evaluate("""async (urls) => Promise.all(urls.map(async (u) =>
+        (await fetch(u)).headers.get('content-security-policy')))""", ["./", "../../../assets/widgets/worker.js"])
+    served = dict(site_headers(site))["Content-Security-Policy"]
+    assert policies == [served, served]
 
     for url in (unvisited["url"], unvisited["quiz_url"], unvisited["flashcards_url"]):
         page.goto(base + url)

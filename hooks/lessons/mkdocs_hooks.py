@@ -92,7 +92,7 @@ class _FromLesson(File):
 def _add_generated(files: Files, config, src_uri: str, title: str, from_lesson: str | None = None) -> None:
     if files.get_file_from_path(src_uri) is not None:  # reported among course.problems
         return
-    file = (_FromLesson if from_lesson else File).generated(config, src_uri, content=f"# {title}\n")
+    file = (_FromLesson if from_lesson else File).generated(config, src_uri, content=f"# {title} {{#{pages.SKIP_TARGET}}}\n")
     if from_lesson:
         file.lesson_path = from_lesson
     files.append(file)

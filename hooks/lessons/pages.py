@@ -179,6 +179,12 @@ def _widget_block(wtype: str, widget_html: str) -> str:
     return f'<div class="lesson-widget" data-widget-type="{esc(wtype)}">\n{widget_html}\n</div>'
 
 
+# The theme's "Skip to content" link points at the first heading of the page's table of contents. A
+# generated page is built from a one-line "# Title {#content-start}" (see the adapter) whose HTML the
+# functions below replace, so their <h1> carries the same id and the link keeps its target.
+SKIP_TARGET = "content-start"
+
+
 def question_html(item, name: str, attrs: str, label: str, explain_html: str) -> str:
     """One multiple-choice question with the quiz's interaction (quiz.js ``bindQuestion``): used on the
     quiz page and for ``check`` blocks in the lesson body."""
@@ -210,7 +216,7 @@ def quiz_page(cl: CourseLesson, course: Course, page_url: str) -> str:
         for i, item in enumerate(lesson.quiz)
     ]
     return f"""<article class="course-quiz" data-quiz-id="{esc(lesson.id)}" data-quiz-version="{version}">
-<h1>Quiz: {esc(lesson.title)}</h1>
+<h1 id="{SKIP_TARGET}">Quiz: {esc(lesson.title)}</h1>
 <p class="course-quiz__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.flashcards_url, page_url))}">Flashcards</a></p>
 <p>Pick an answer and press <strong>Check answer</strong>: you see at once whether it is right, and why. Your answers stay in this browser, so you can come back later.</p>
 <noscript><p class="course-quiz__noscript">Checking answers needs JavaScript.</p></noscript>
@@ -233,7 +239,7 @@ def flashcards_page(cl: CourseLesson, course: Course, page_url: str) -> str:
         for term, definition in cards
     )
     return f"""<article class="course-cards" data-cards-id="{esc(lesson.id)}" data-cards-version="{version}">
-<h1>Flashcards: {esc(lesson.title)}</h1>
+<h1 id="{SKIP_TARGET}">Flashcards: {esc(lesson.title)}</h1>
 <p class="course-cards__back"><a href="{esc(relative(cl.url, page_url))}">← Back to the lesson</a> · <a href="{esc(relative(cl.quiz_url, page_url))}">Quiz</a> · {anki_link(cl.anki_url, page_url, "These cards as an Anki deck")}</p>
 <p>The term is on the front, the definition on the back. Flip a card by clicking it or pressing <kbd>Space</kbd>.
 Mark it <strong>Known</strong> or <strong>Again</strong>: your marks stay in this browser and schedule when each card is due for review.</p>
@@ -322,7 +328,7 @@ def tags_page(course: Course, page_url: str) -> str:
             for cl in lessons
         )
         sections.append(f'<section class="course-tag" id="tag-{esc(tag)}">\n<h2>{esc(tag)}</h2>\n<ul>{links}</ul>\n</section>')
-    return '<h1>Tags</h1>\n<div class="course-tags">\n' + "\n".join(sections) + "\n</div>\n"
+    return f'<h1 id="{SKIP_TARGET}">Tags</h1>\n<div class="course-tags">\n' + "\n".join(sections) + "\n</div>\n"
 
 
 def problems_banner(problems: Sequence[Problem]) -> str:
@@ -438,9 +444,9 @@ def experiment_html(block: blocks.ExperimentBlock, number: int, cl: CourseLesson
     }
     notice = f'<p class="lesson-experiment__notice">{blocks.text_html(spec.notice, values)}</p>' if spec.notice else ""
     claims = "".join(_claim_item(i, r) for i, r in enumerate(block.results))
-    return f"""<section class="lesson-experiment" data-experiment="{number}" data-widget="{esc(entry.widget)}" aria-label="Experiment with the {esc(widget.title)}">
-<p class="lesson-experiment__kicker">Experiment</p>
-<p class="lesson-experiment__setup">{setup}</p>
+    return f"""<section class="lesson-experiment" data-experiment="{number}" data-widget="{esc(entry.widget)}" aria-labelledby="lesson-experiment-{number} lesson-experiment-{number}-setup">
+<p class="lesson-experiment__kicker" id="lesson-experiment-{number}">Experiment</p>
+<p class="lesson-experiment__setup" id="lesson-experiment-{number}-setup">{setup}</p>
 <p class="lesson-experiment__predict"><strong>Predict:</strong> {blocks.text_html(spec.predict, values)}</p>
 <p class="lesson-experiment__actions"{" hidden" if on_page else ""}>{action}</p>
 <div class="lesson-experiment__outcome">

@@ -94,7 +94,7 @@ def review_page(course: Course, page_url: str) -> str:
             f'<ol class="course-review__questions">{question_items}</ol><ol class="course-review__cards">{cards}</ol></section>'
         )
     return f"""<article class="course-review" {_data(course, page_url)}>
-<h1>{REVIEW_TITLE}</h1>
+<h1 id="{pages.SKIP_TARGET}">{REVIEW_TITLE}</h1>
 <p>What is due from the whole course, scheduled by FSRS: the flashcards you have marked, and every quiz or check question you answered wrongly.
 Answer a question again (right counts as <em>Good</em>, wrong as <em>Again</em>), or flip a card and grade how well you knew it.</p>
 <p class="course-review__keys">Keys: <kbd>Space</kbd> flips a card or moves on, <kbd>1</kbd>–<kbd>4</kbd> grade a card (Again, Hard, Good, Easy) or choose a question's option.</p>

@@ -52,6 +52,10 @@ async function save(cache, key, older, download) {
   const headers = { [HASH]: hash, "content-type": response.headers.get("content-type") || "application/octet-stream" };
   const modified = response.headers.get("last-modified");
   if (modified) headers["last-modified"] = modified;
+  // the host's Content Security Policy header stays with the saved copy: offline, the Python worker
+  // (which a page's <meta> policy cannot reach) runs under the same policy as online
+  const policy = response.headers.get("content-security-policy");
+  if (policy) headers["content-security-policy"] = policy;
   await cache.put(url, new Response(body, { status: 200, headers }));
   return true;
 }

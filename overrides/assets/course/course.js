@@ -29,6 +29,10 @@ function bindAll() {
   // mkdocs-material's search overlay is a dialog without a name; screen readers announce one.
   const search = document.querySelector('.md-search[role="dialog"]:not([aria-label])');
   if (search) search.setAttribute("aria-label", "Search");
+  // Each code block's copy button sits in a <nav> without a name: not navigation, and many unnamed
+  // navigation landmarks confuse landmark lists, so they lose the landmark role.
+  for (const nav of document.querySelectorAll("nav.md-code__nav:not([role])")) nav.setAttribute("role", "none");
+  labelScrollingTables();
   for (const [selector, init] of BINDINGS) {
     for (const element of document.querySelectorAll(selector)) {
       if (element.dataset.courseBound) continue;
@@ -43,6 +47,21 @@ function bindAll() {
   }
   recordVisit();
   showStorageNotice();
+}
+
+// The theme wraps each Markdown table in a box that scrolls sideways on narrow screens; keyboard users
+// can scroll it only if it takes focus, and a named region says what it holds.
+function labelScrollingTables() {
+  const used = new Set();
+  for (const wrap of document.querySelectorAll(".md-typeset__scrollwrap:not([tabindex])")) {
+    const heads = [...wrap.querySelectorAll("thead th")].map((th) => th.textContent.trim()).filter(Boolean);
+    let name = "Table" + (heads.length ? ": " + heads.join(", ") : "");
+    for (let n = 2; used.has(name); n += 1) name = name.replace(/ \(\d+\)$/, "") + ` (${n})`;
+    used.add(name);
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", name);
+  }
 }
 
 if (!window.__scalingCourseBound) {

@@ -85,13 +85,21 @@ function plotWidth(spec) {
   return key === "vconcat" ? Math.max(...widths) : widths.reduce((a, b) => a + b, 0);
 }
 
+// The site's Content Security Policy allows neither eval nor inline styles: `ast: true` makes Vega run
+// its expressions through vega-interpreter (bundled in vega-embed) instead of `new Function`, and
+// vega-embed's and vega-tooltip's injected <style> elements are replaced by rules in widgets.css.
+const EMBED_OPTIONS = {
+  mode: "vega", actions: false, renderer: "svg", logLevel: 0,
+  ast: true, defaultStyle: false, tooltip: { disableDefaultStyle: true },
+};
+
 async function embed(container, compiled) {
   const target = document.createElement("div");
   // laid out (for width "container") but invisible until drawn, so the previous chart never disappears
   target.className = "cw-live cw-live-pending";
   container.appendChild(target);
   try {
-    return { target, result: await window.vegaEmbed(target, compiled, { mode: "vega", actions: false, renderer: "svg", logLevel: 0 }) };
+    return { target, result: await window.vegaEmbed(target, compiled, EMBED_OPTIONS) };
   } catch (err) {
     target.remove();
     throw err;

@@ -12,8 +12,7 @@ import json
 
 import pytest
 
-from tests.conftest import recording_page
-from tests.test_lessons_browser import AXE
+from tests.conftest import axe_violations, recording_page
 
 pytestmark = pytest.mark.browser
 
@@ -90,15 +89,6 @@ def small_targets(pg, wtype: str) -> list[str]:
 
 def overflow(pg) -> int:
     return pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-
-
-def axe_violations(pg, selector: str) -> list[str]:
-    """Every axe violation inside ``selector``, of any impact."""
-    if not pg.evaluate("typeof axe !== 'undefined'"):
-        pg.add_script_tag(path=str(AXE))
-    results = pg.evaluate("(sel) => axe.run({include: [[sel]]}, {resultTypes: ['violations']})", selector)
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-            for v in results["violations"]]
 
 
 def site_pages(site_dir) -> list[str]:

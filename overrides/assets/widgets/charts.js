@@ -111,6 +111,14 @@ function reveal(container, target) {
   target.classList.remove("cw-live-pending");
   for (const child of [...container.children]) if (child !== target) child.remove();
   container.dataset.view = "live";
+  reachableIfScrolling(container);
+}
+
+// A live chart wider than its box scrolls sideways; a region that scrolls must be reachable with the
+// keyboard (so arrow keys can scroll it), one that does not must stay out of the tab order.
+function reachableIfScrolling(container) {
+  if (container.scrollWidth > container.clientWidth + 1) container.tabIndex = 0;
+  else container.removeAttribute("tabindex");
 }
 
 // -> {view, shape, target, layout}: the handle to pass back as `previous` on the next update.
@@ -133,7 +141,7 @@ export async function renderChart(container, chart, previous, { hidden = false, 
     if (previous.hidden && !hidden) {
       reveal(container, previous.target);
       previous.hidden = false;
-    }
+    } else if (!previous.hidden) reachableIfScrolling(container);
     return previous;
   }
   let { target, result } = await embed(container, compiled);

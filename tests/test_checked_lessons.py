@@ -280,12 +280,19 @@ def test_experiment_without_its_widget_on_the_page_links_to_a_lesson_with_the_st
     assert json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))) == {"s": "quiet", "p": {"replicas": 2}}
 
 
-def test_experiment_whose_widget_no_lesson_shows_is_an_error(tmp_path):
+def without_its_widget(tmp_path) -> tuple[Path, str]:
+    """The fixture with lesson beta no longer showing the widget its experiment drives; (docs, beta's
+    original text)."""
     docs = sitekit.copy_docs(tmp_path, CHECKED)
     beta = docs / "lessons" / "beta.md"
-    text = beta.read_text(encoding="utf-8")
-    text = text.replace("widgets:\n  - type: scaling_strategy_simulator\n    data: /widgets/scaling.json\n", "widgets: []\n")
+    original = beta.read_text(encoding="utf-8")
+    text = original.replace("widgets:\n  - type: scaling_strategy_simulator\n    data: /widgets/scaling.json\n", "widgets: []\n")
     beta.write_text(text.replace("<!-- widget: scaling_strategy_simulator -->\n", ""), encoding="utf-8")
+    return docs, original
+
+
+def test_experiment_whose_widget_no_lesson_shows_is_an_error(tmp_path):
+    docs, _ = without_its_widget(tmp_path)
     problems = course_mod.load(docs).problems
     assert [(p.line, p.path) for p in problems] == [(33, "experiment.widget")]
     assert problems[0].message.startswith("no lesson shows scaling_strategy_simulator, so the experiment cannot be run")
@@ -294,11 +301,7 @@ def test_experiment_whose_widget_no_lesson_shows_is_an_error(tmp_path):
 def test_reloading_reuses_checked_lessons_but_not_their_cross_lesson_verdicts(tmp_path):
     # mkdocs serve reloads the course on every save; an unchanged lesson's evaluation is reused, yet
     # a verdict that depends on other lessons (is its experiment's widget shown anywhere?) is not.
-    docs = sitekit.copy_docs(tmp_path, CHECKED)
-    beta = docs / "lessons" / "beta.md"
-    original = beta.read_text(encoding="utf-8")
-    text = original.replace("widgets:\n  - type: scaling_strategy_simulator\n    data: /widgets/scaling.json\n", "widgets: []\n")
-    beta.write_text(text.replace("<!-- widget: scaling_strategy_simulator -->\n", ""), encoding="utf-8")
+    docs, original = without_its_widget(tmp_path)
     first = course_mod.load(docs)
     assert [(p.line, p.path) for p in first.problems] == [(33, "experiment.widget")]
     again = course_mod.load(docs)  # nothing changed: the same problems, replayed

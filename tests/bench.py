@@ -90,6 +90,7 @@ class Server:
         (self.root / "course").symlink_to(site, target_is_directory=True)
         (self.root / "floor").mkdir()
         shutil.copyfile(FLOOR_PAGE, self.root / "floor" / "index.html")
+        shutil.copyfile(FLOOR_PAGE.with_name("floor.js"), self.root / "floor" / "floor.js")
         handler = functools.partial(_QuietHandler, directory=str(self.root))
         self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

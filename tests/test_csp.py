@@ -38,6 +38,17 @@ def test_scan_finds_executable_inline_scripts_and_embeds_only():
     assert embeds == ["https://video.example/embed/x?t=1"]
 
 
+def test_an_authored_script_in_the_page_content_is_not_allowed():
+    # a lesson body may contain <script>; the theme's own scripts sit outside <article>
+    html = ('<head><script>theme()</script></head><body><article class="md-content__inner">'
+            '<div data-embed="https://v.example/e/1"></div><script>alert(1)</script></article>'
+            '<script>after()</script></body>')
+    scripts, embeds = policy.scan(html)
+    assert scripts == ["theme()", "after()"]
+    assert embeds == ["https://v.example/e/1"]
+    assert policy.script_hash("alert(1)") not in policy.site_policy([html])
+
+
 def test_site_policy_hashes_every_page_and_frames_only_https_embeds():
     pages = ["<script>a()</script>", '<script>b()</script><p data-embed="https://v.example/e/1"></p>',
              '<p data-embed="javascript:alert(1)"></p>']

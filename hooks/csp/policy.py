@@ -37,27 +37,34 @@ _SCRIPT_TYPES = {"", "text/javascript", "application/javascript", "module"}
 
 
 class _InlineScripts(HTMLParser):
-    """Collects the exact text of every executable inline <script> and every data-embed URL."""
+    """Collects the exact text of every executable inline <script> and every data-embed URL. Scripts
+    inside <article> are left out: that is the page's authored content (the theme and the course put
+    no inline script there), and hashing it would let a lesson's own <script> run."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.scripts: list[str] = []
         self.embeds: list[str] = []
         self._current: list[str] | None = None
+        self._articles = 0  # depth of open <article> elements
 
     def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            self._articles += 1
         attributes = dict(attrs)
         if "data-embed" in attributes and attributes["data-embed"]:
             self.embeds.append(attributes["data-embed"])
         if tag == "script" and "src" not in attributes:
             kind = (attributes.get("type") or "").strip().lower()
-            self._current = [] if kind in _SCRIPT_TYPES else None
+            self._current = [] if kind in _SCRIPT_TYPES and not self._articles else None
 
     def handle_data(self, data):
         if self._current is not None:
             self._current.append(data)
 
     def handle_endtag(self, tag):
+        if tag == "article" and self._articles:
+            self._articles -= 1
         if tag == "script" and self._current is not None:
             self.scripts.append("".join(self._current))
             self._current = None

@@ -36,8 +36,12 @@ def on_post_build(config) -> None:
     if _state["command"] == "serve":
         return
     site = Path(config["site_dir"])
-    pages = [p for p in sorted(site.rglob("*.html")) if policy.META_PLACEHOLDER in p.read_text(encoding="utf-8")]
-    texts = [p.read_text(encoding="utf-8") for p in pages]
+    pages, texts = [], []  # each file read once
+    for path in sorted(site.rglob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        if policy.META_PLACEHOLDER in html:
+            pages.append(path)
+            texts.append(html)
     # search from file:// runs its worker in an iframe; hooks/offline copies that shim into the site
     # after this hook (its service worker must list the pages as filled here), so read its source
     text = policy.site_policy(texts, SHIM.read_text(encoding="utf-8") if SHIM.is_file() else None)

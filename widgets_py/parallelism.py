@@ -299,4 +299,5 @@ def preemption_overhead(preemptions_per_day, checkpoint_s, restart_s):
     interval = np.sqrt(2 * delta * M) * (1 + np.sqrt(x) / 3 + x / 9) - delta
     # M·e^{R/M}(e^{(τ+δ)/M} − 1)/τ with expm1 so that a rare interruption keeps its precision.
     factor = M * np.exp(R / M) * np.expm1((interval + delta) / M) / interval
-    return interval, factor - 1.0
+    # factor ≥ 1 exactly (e^{R/M} ≥ 1 and e^u − 1 ≥ u); rounding alone can put it a hair below
+    return interval, max(factor - 1.0, 0.0)

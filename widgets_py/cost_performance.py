@@ -118,6 +118,14 @@ LARGE_MODEL_MEMORY_HEADROOM = 1.2  # weights plus activations and runtime buffer
 # ==================================================================================================
 # Bounded: a reader sweeping the sparsity or student size creates a new model per value.
 _TRAINED = Memo(64)
+# Fine-tuned pruned models, also every FINETUNE_CHECKPOINT steps on the way: moving the fine-tuning
+# slider continues from the nearest checkpoint below instead of starting again (the batches of step k
+# are the same whatever the number of steps, so the result is the same as an uninterrupted run).
+FINETUNE_CHECKPOINT = 50
+_FINETUNED = Memo(512)
+# Accuracy (and size) of a model in one precision, by the model's key: a precision, int8 scheme or
+# sparsity change re-evaluates no model it has seen.
+_SCORES = Memo(512)
 
 
 def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
@@ -127,9 +135,9 @@ def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
     key = ("base", model, hidden if model == "mlp" else 0, seed)
 
     def build() -> ml.Layers:
-        layers, _ = ml.train(ml.init_layers(sizes, seed), data.X_train, data.y_train,
-                             TRAIN_STEPS[model], BATCH, TRAIN_LR[model], seed)
-        return layers
+        steps = TRAIN_STEPS[model]
+        return ml.train_stack([ml.init_layers(sizes, seed)], data.X_train, data.y_train, steps, BATCH,
+                              TRAIN_LR[model], seed)[steps][0]
 
     return key, _TRAINED.get(key, build)
 
@@ -143,44 +151,90 @@ def student_model(hidden: int, seed: int, student_hidden: int, temperature: floa
         _, teacher = base_model("mlp", hidden, seed)
         soft = ml.predict_proba(teacher, data.X_train, temperature)
         init = ml.init_layers([data.X_train.shape[1], student_hidden, 1], seed + 1)
-        layers, _ = ml.train(init, data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"],
-                             seed, soft_targets=soft, temperature=temperature, hard_weight=hard_weight)
-        return layers
+        return ml.train_stack([init], data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"], seed,
+                              soft_targets=soft, temperature=temperature,
+                              hard_weight=hard_weight)[DISTILL_STEPS][0]
 
     return key, _TRAINED.get(key, build)
 
 
+def pruned_key(source_key: tuple, sparsity: float, steps: int) -> tuple:
+    """The cache key of ``pruned_model``'s result (the source's own key when nothing is pruned)."""
+    s = round(float(sparsity), 6)
+    return source_key if s == 0 else ("pruned", source_key, s, int(steps))
+
+
 def pruned_model(source_key: tuple, layers: ml.Layers, sparsity: float, steps: int, seed: int) -> ml.Layers:
-    if sparsity == 0:
-        return layers
-    key = ("pruned", source_key, round(float(sparsity), 6), int(steps))
+    """The source with the ``sparsity`` smallest weights removed, fine-tuned ``steps`` steps with them
+    held at zero."""
+    return pruned_models(source_key, layers, [sparsity], steps, seed)[round(float(sparsity), 6)]
 
-    def build() -> ml.Layers:
-        masks = comp.magnitude_masks(layers, sparsity)
-        pruned = comp.apply_masks(layers, masks)
-        if steps:
+
+def pruned_models(source_key: tuple, layers: ml.Layers, sparsities, steps: int, seed: int) -> dict[float, ml.Layers]:
+    """``pruned_model`` for several sparsities (keyed by the sparsity rounded to 1e-6). The ones not
+    cached are fine-tuned together, on the same batches, each from its latest cached checkpoint."""
+    steps = int(steps)
+    out: dict[float, ml.Layers] = {}
+    todo: dict[int, list[float]] = {}  # first step -> sparsities continuing from it
+    for s in dict.fromkeys(round(float(v), 6) for v in sparsities):
+        if s == 0:
+            out[s] = layers
+            continue
+        start = next((k for k in [steps] + list(range((steps - 1) // FINETUNE_CHECKPOINT * FINETUNE_CHECKPOINT, 0,
+                                                             -FINETUNE_CHECKPOINT))
+                      if pruned_key(source_key, s, k) in _FINETUNED.entries), 0)
+        if start == steps and steps:
+            out[s] = _FINETUNED.get(pruned_key(source_key, s, steps), _unreachable)
+        else:
+            todo.setdefault(start, []).append(s)
+    for start, group in todo.items():
+        masks = [_FINETUNED.get(("masks", source_key, s), lambda s=s: comp.magnitude_masks(layers, s)) for s in group]
+        if start:
+            models = [_FINETUNED.get(pruned_key(source_key, s, start), _unreachable) for s in group]
+        else:
+            models = [comp.apply_masks(layers, m) for m in masks]
+        if steps == start:  # no fine-tuning
+            trained = {0: models}
+        else:
             data = ml.titanic(seed)
-            pruned, _ = ml.train(pruned, data.X_train, data.y_train, steps, BATCH, FINETUNE_LR, seed,
-                                 masks=masks)
-        return pruned
-
-    return _TRAINED.get(key, build)
-
-
-def precision_variants(layers: ml.Layers, seed: int) -> dict[str, dict[str, Any]]:
-    """Accuracy on the held-out split and bytes of one model in every precision."""
-    data = ml.titanic(seed)
-    out = {
-        "fp32": {"accuracy": ml.accuracy(layers, data.X_test, data.y_test),
-                 "bytes": comp.float_model_bytes(layers, comp.FP32_BYTES)},
-        "fp16": {"accuracy": comp.fp16_accuracy(layers, data.X_test, data.y_test),
-                 "bytes": comp.float_model_bytes(layers, comp.FP16_BYTES)},
-    }
-    for scheme in ("per_tensor", "per_channel"):
-        q = comp.quantize_model(layers, data.X_train, per_channel=scheme == "per_channel")
-        out[f"int8_{scheme}"] = {"accuracy": q.accuracy(data.X_test, data.y_test),
-                                 "bytes": comp.int8_model_bytes(q)}
+            checkpoints = range(start + FINETUNE_CHECKPOINT - start % FINETUNE_CHECKPOINT, steps, FINETUNE_CHECKPOINT)
+            trained = ml.train_stack(models, data.X_train, data.y_train, steps, BATCH, FINETUNE_LR, seed,
+                                     masks=masks, start_step=start, checkpoints=checkpoints)
+        for step, stack in trained.items():
+            for s, model in zip(group, stack):
+                _FINETUNED.get(pruned_key(source_key, s, step), lambda model=model: model)
+        for s, model in zip(group, trained[steps] if steps != start else models):
+            out[s] = model
     return out
+
+
+def _unreachable():
+    raise AssertionError("a checkpoint found in the cache is no longer there")
+
+
+def variant_score(model_key: tuple, layers: ml.Layers, seed: int, variant: str) -> dict[str, Any]:
+    """Accuracy on the held-out split and bytes of one model in one precision (``fp32``, ``fp16``,
+    ``int8_per_tensor`` or ``int8_per_channel``), memoised on the model's key."""
+    def score() -> dict[str, Any]:
+        data = ml.titanic(seed)
+        if variant == "fp32":
+            return {"accuracy": ml.accuracy(layers, data.X_test, data.y_test),
+                    "bytes": comp.float_model_bytes(layers, comp.FP32_BYTES)}
+        if variant == "fp16":
+            return {"accuracy": comp.fp16_accuracy(layers, data.X_test, data.y_test),
+                    "bytes": comp.float_model_bytes(layers, comp.FP16_BYTES)}
+        q = comp.quantize_model(layers, data.X_train, per_channel=variant == "int8_per_channel")
+        return {"accuracy": q.accuracy(data.X_test, data.y_test), "bytes": comp.int8_model_bytes(q)}
+
+    return _SCORES.get((model_key, variant), score)
+
+
+VARIANTS = ("fp32", "fp16", "int8_per_tensor", "int8_per_channel")
+
+
+def precision_variants(layers: ml.Layers, seed: int, model_key: tuple) -> dict[str, dict[str, Any]]:
+    """Accuracy on the held-out split and bytes of one model (cached as ``model_key``) in every precision."""
+    return {v: variant_score(model_key, layers, seed, v) for v in VARIANTS}
 
 
 @functools.lru_cache(maxsize=8)
@@ -193,13 +247,20 @@ def distinct_titanic_inputs(seed: int) -> int:
 # must not redo the quantisation and the sparsity sweep (a third of a run in Pyodide).
 PART_A_KEYS = ("seed", "mlp_hidden", "model", "distill", "student_hidden", "temperature", "hard_label_weight",
                "sparsity", "finetune_steps", "quantization", "precision")
+DISTILL_KEYS = ("student_hidden", "temperature", "hard_label_weight")
 _PART_A = Memo(16)
 
 
 def optimise(p: dict[str, Any]) -> dict[str, Any]:
     """Part A for the chosen parameters (memoised: callers must not change the result)."""
     sub = {k: p[k] for k in PART_A_KEYS}
-    return _PART_A.get(tuple(sub.values()), lambda: _optimise(sub))
+    # Inputs that cannot change the result do not split the cache: the student's settings without
+    # distillation, the MLP's width for logistic regression.
+    ignored = set(DISTILL_KEYS) if not p["distill"] else set()
+    if p["model"] != "mlp":
+        ignored.add("mlp_hidden")
+    key = tuple(None if k in ignored else v for k, v in sub.items())
+    return _PART_A.get(key, lambda: _optimise(sub))
 
 
 def _optimise(p: dict[str, Any]) -> dict[str, Any]:
@@ -211,19 +272,20 @@ def _optimise(p: dict[str, Any]) -> dict[str, Any]:
         src_key, src = student_model(hidden, seed, p["student_hidden"], p["temperature"], p["hard_label_weight"])
     else:
         src_key, src = base_key, base
-    data = ml.titanic(seed)
-    baseline_acc = ml.accuracy(base, data.X_test, data.y_test)
-    served = pruned_model(src_key, src, p["sparsity"], p["finetune_steps"], seed)
-    variants = precision_variants(served, seed)
+    baseline_acc = variant_score(base_key, base, seed, "fp32")["accuracy"]
+    sweep_points = sorted(set(SPARSITY_SWEEP) | {round(float(p["sparsity"]), 6)})
+    # The served model is one of the sweep's: they are fine-tuned together.
+    pruned = pruned_models(src_key, src, sweep_points, p["finetune_steps"], seed)
+    served_key = pruned_key(src_key, p["sparsity"], p["finetune_steps"])
+    served = pruned[round(float(p["sparsity"]), 6)]
+    variants = precision_variants(served, seed, served_key)
     chosen = "int8_" + p["quantization"] if p["precision"] == "int8" else p["precision"]
 
-    per_channel = p["quantization"] == "per_channel"
-    sweep_points = sorted(set(SPARSITY_SWEEP) | {round(float(p["sparsity"]), 6)})
     sweep = {"sparsity": [], "variant": [], "accuracy": []}
     for s in sweep_points:
-        layers = pruned_model(src_key, src, s, p["finetune_steps"], seed)
-        acc32 = ml.accuracy(layers, data.X_test, data.y_test)
-        acc8 = comp.quantize_model(layers, data.X_train, per_channel).accuracy(data.X_test, data.y_test)
+        key = pruned_key(src_key, s, p["finetune_steps"])
+        acc32 = variant_score(key, pruned[s], seed, "fp32")["accuracy"]
+        acc8 = variant_score(key, pruned[s], seed, f"int8_{p['quantization']}")["accuracy"]
         sweep["sparsity"] += [s, s]
         sweep["variant"] += ["fp32", f"int8 {p['quantization'].replace('_', '-')}"]
         sweep["accuracy"] += [acc32, acc8]

@@ -194,3 +194,98 @@ def n_params(layers: Layers) -> int:
 
 def copy_layers(layers: Layers) -> Layers:
     return [{k: v.copy() for k, v in layer.items()} for layer in layers]
+
+
+def batch_index_array(n_rows: int, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
+    """``batch_indices`` as one (steps, batch) array: the same batches, drawn with one permutation call
+    per epoch rather than one Python step per batch."""
+    rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, n_rows)
+    per_epoch = n_rows // batch_size
+    epochs = max(1, -(-steps // per_epoch))
+    orders = np.stack([rng.permutation(n_rows) for _ in range(epochs)])[:, :per_epoch * batch_size]
+    return orders.reshape(-1, batch_size)[:steps]
+
+
+def train_stack(
+    models: Sequence[Layers],
+    X: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    soft_targets: np.ndarray | None = None,
+    temperature: float = 1.0,
+    masks: Sequence[Layers] | None = None,
+    hard_weight: float = 0.0,
+    start_step: int = 0,
+    checkpoints: Sequence[int] = (),
+) -> dict[int, list[Layers]]:
+    """``train`` for several models of one shape at once, on the same minibatches, with the same update
+    (equal up to float rounding: sums run in another order). Each step is a few stacked numpy calls for
+    all the models, which is what costs in Pyodide; losses are not computed.
+
+    The models are taken to have done ``start_step`` steps already (a run continued from a checkpoint
+    sees the batches of the uninterrupted run). Returns the models after ``steps`` steps, and after each
+    of ``checkpoints`` in between, keyed by step. One or two layers (logistic regression or the MLP)."""
+    n_models, n_layers = len(models), len(models[0])
+    if n_layers not in (1, 2):
+        raise ValueError(f"train_stack handles 1 or 2 layers, not {n_layers}")
+    # Feature-major layout (units × rows), the fast one for numpy's matmul without BLAS as in Pyodide.
+    # The first layer's bias is the last column of its transposed weights, fed by a row of ones: one
+    # product gives the pre-activations and one the weight and bias gradients.
+    def stacked(source: Sequence[Layers]) -> list[np.ndarray]:
+        first = np.stack([np.hstack([m[0]["W"].T, m[0]["b"][:, None]]) for m in source])
+        if n_layers == 1:
+            return [first]
+        return [first, np.stack([m[1]["W"] for m in source]), np.stack([m[1]["b"] for m in source])[:, :, None]]
+
+    params = stacked(models)
+    mask = None if masks is None else stacked(masks)
+    idx = batch_index_array(X.shape[0], steps, batch_size, seed)[start_step:]
+    n = idx.shape[1]
+    Xb = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)[idx]  # (steps, batch, features + 1)
+    XbT = np.ascontiguousarray(Xb.transpose(0, 2, 1))
+    # delta = dLoss/dlogit of ``loss_and_grads``, with σ(u) = (1 + tanh(u/2))/2 expanded:
+    # T·(σ(z/T) − t)/n = tanh(z/(2T))·T/(2n) + T·(1/2 − t)/n, and the hard-label part likewise.
+    T, w = float(temperature), float(hard_weight) if soft_targets is not None else 0.0
+    targets = y if soft_targets is None else soft_targets
+    soft_gain, hard_gain = (1.0 - w) * T / (2 * n), w / (2 * n)
+    offsets = (((1.0 - w) * T * (0.5 - targets) + w * (0.5 - y)) / n)[idx]  # (steps, batch)
+    soft_scale = 0.5 / T
+    want = {int(c) - start_step for c in checkpoints if start_step < c < steps}
+    saved: dict[int, list[Layers]] = {}
+
+    def unstack(ps: list[np.ndarray]) -> list[Layers]:
+        out = []
+        for j in range(n_models):
+            layers = [{"W": ps[0][j, :, :-1].T.copy(), "b": ps[0][j, :, -1].copy()}]
+            if n_layers == 2:
+                layers.append({"W": ps[1][j].copy(), "b": ps[2][j, :, 0].copy()})
+            out.append(layers)
+        return out
+
+    for step in range(idx.shape[0]):
+        x, xT = Xb[step], XbT[step]
+        if n_layers == 1:
+            z = params[0] @ xT  # (models, 1, batch)
+        else:
+            W1, w2, b2 = params
+            hidden = np.maximum(W1 @ xT, 0.0)  # (models, hidden, batch)
+            z = np.swapaxes(w2, 1, 2) @ hidden + b2
+        delta = np.tanh(z * soft_scale) * soft_gain + offsets[step]
+        if w:
+            delta += np.tanh(z * 0.5) * hard_gain
+        if n_layers == 1:
+            grads = [delta @ x]
+        else:
+            g_hidden = (w2 * delta) * (hidden > 0)
+            grads = [g_hidden @ x, hidden @ np.swapaxes(delta, 1, 2), np.add.reduce(delta, axis=2, keepdims=True)]
+        params = [p - lr * g for p, g in zip(params, grads)]
+        if mask is not None:
+            params = [p * m for p, m in zip(params, mask)]
+        if step + 1 in want:
+            saved[start_step + step + 1] = unstack(params)
+    saved[start_step + idx.shape[0]] = unstack(params)
+    return saved

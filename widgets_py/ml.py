@@ -239,7 +239,7 @@ def train_stack(
         first = np.stack([np.hstack([m[0]["W"].T, m[0]["b"][:, None]]) for m in source])
         if n_layers == 1:
             return [first]
-        return [first, np.stack([m[1]["W"] for m in source]), np.stack([m[1]["b"] for m in source])[:, :, None]]
+        return [first, np.stack([m[1]["W"].T for m in source]), np.stack([m[1]["b"] for m in source])[:, :, None]]
 
     params = stacked(models)
     mask = None if masks is None else stacked(masks)
@@ -247,13 +247,15 @@ def train_stack(
     n = idx.shape[1]
     Xb = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)[idx]  # (steps, batch, features + 1)
     XbT = np.ascontiguousarray(Xb.transpose(0, 2, 1))
-    # delta = dLoss/dlogit of ``loss_and_grads``, with σ(u) = (1 + tanh(u/2))/2 expanded:
-    # T·(σ(z/T) − t)/n = tanh(z/(2T))·T/(2n) + T·(1/2 − t)/n, and the hard-label part likewise.
+    # −lr · dLoss/dlogit of ``loss_and_grads`` (the step, so every gradient below is the update), with
+    # σ(u) = (1 + tanh(u/2))/2 expanded: T·(σ(z/T) − t)/n = tanh(z/(2T))·T/(2n) + T·(1/2 − t)/n, and the
+    # hard-label part likewise.
     T, w = float(temperature), float(hard_weight) if soft_targets is not None else 0.0
     targets = y if soft_targets is None else soft_targets
-    soft_gain, hard_gain = (1.0 - w) * T / (2 * n), w / (2 * n)
-    offsets = (((1.0 - w) * T * (0.5 - targets) + w * (0.5 - y)) / n)[idx]  # (steps, batch)
+    soft_gain, hard_gain = -lr * (1.0 - w) * T / (2 * n), -lr * w / (2 * n)
+    offsets = (-lr * ((1.0 - w) * T * (0.5 - targets) + w * (0.5 - y)) / n)[idx]  # (steps, batch)
     soft_scale = 0.5 / T
+    ones = np.ones((n, 1))
     want = {int(c) - start_step for c in checkpoints if start_step < c < steps}
     saved: dict[int, list[Layers]] = {}
 
@@ -262,7 +264,7 @@ def train_stack(
         for j in range(n_models):
             layers = [{"W": ps[0][j, :, :-1].T.copy(), "b": ps[0][j, :, -1].copy()}]
             if n_layers == 2:
-                layers.append({"W": ps[1][j].copy(), "b": ps[2][j, :, 0].copy()})
+                layers.append({"W": ps[1][j].T.copy(), "b": ps[2][j, :, 0].copy()})
             out.append(layers)
         return out
 
@@ -271,20 +273,23 @@ def train_stack(
         if n_layers == 1:
             z = params[0] @ xT  # (models, 1, batch)
         else:
-            W1, w2, b2 = params
+            W1, w2, b2 = params  # w2 is a row: (models, 1, hidden)
             hidden = np.maximum(W1 @ xT, 0.0)  # (models, hidden, batch)
-            z = np.swapaxes(w2, 1, 2) @ hidden + b2
+            z = w2 @ hidden + b2
         delta = np.tanh(z * soft_scale) * soft_gain + offsets[step]
         if w:
             delta += np.tanh(z * 0.5) * hard_gain
         if n_layers == 1:
-            grads = [delta @ x]
+            params[0] += delta @ x
         else:
-            g_hidden = (w2 * delta) * (hidden > 0)
-            grads = [g_hidden @ x, hidden @ np.swapaxes(delta, 1, 2), np.add.reduce(delta, axis=2, keepdims=True)]
-        params = [p - lr * g for p, g in zip(params, grads)]
+            # dW1[i, k] = w2[i] · Σ_n [hidden[i, n] > 0] · delta[n] · x[n, k]: the ReLU's 0/1 slope as
+            # sign(hidden) (hidden ≥ 0), and the products with w2 and delta taken on the small sides.
+            W1 += w2.mT * (np.sign(hidden) @ (delta.mT * x))
+            w2 += delta @ hidden.mT
+            b2 += delta @ ones
         if mask is not None:
-            params = [p * m for p, m in zip(params, mask)]
+            for p, m in zip(params, mask):
+                p *= m
         if step + 1 in want:
             saved[start_step + step + 1] = unstack(params)
     saved[start_step + idx.shape[0]] = unstack(params)

@@ -42,16 +42,27 @@ class Dataset:
     feature_names: tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=1)
 def _read_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    survived, male, age, pclass = [], [], [], []
+    """survived, male, age (NaN when unknown), pclass; read once (every seed splits the same rows)."""
     with DATA_FILE.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            survived.append(int(row["survived"]))
-            male.append(row["sex"] == "male")
-            age.append(float(row["age"]) if row["age"] else np.nan)
-            pclass.append(int(row["pclass"]))
-    return (np.array(survived, float), np.array(male, float), np.array(age, float),
-            np.array(pclass, int))
+        rows = csv.reader(fh)
+        col = {name: i for i, name in enumerate(next(rows))}
+        survived, sex, age, pclass = (col[k] for k in ("survived", "sex", "age", "pclass"))
+        table = [(r[survived], r[sex], r[age], r[pclass]) for r in rows]
+    arrays = (np.array([int(r[0]) for r in table], float), np.array([r[1] == "male" for r in table], float),
+              np.array([float(r[2]) if r[2] else np.nan for r in table], float),
+              np.array([int(r[3]) for r in table], int))
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array without NaNs (that function imports numpy.ma, ~80 ms in Pyodide)."""
+    s = np.sort(values)
+    mid = s.size // 2
+    return float(s[mid]) if s.size % 2 else float((s[mid - 1] + s[mid]) / 2.0)
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,7 +75,7 @@ def titanic(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     test, train = order[:n_test], order[n_test:]
     age_missing = np.isnan(age)
     train_ages = age[train][~age_missing[train]]
-    filled = np.where(age_missing, np.median(train_ages), age)
+    filled = np.where(age_missing, _median(train_ages), age)
     age_z = (filled - train_ages.mean()) / train_ages.std()
     X = np.column_stack([male, age_z, age_missing, pclass == 2, pclass == 3]).astype(float)
     arrays = [X[train], y[train], X[test], y[test]]

@@ -366,16 +366,18 @@ def fleet(
     Candidate fleet sizes (last axis): the saturation minimum plus 0..15, then growing geometrically to
     64× it. Returns instances, p95 (s), utilisation, expected batch, whether the SLO is met, the
     fleet's maximum sustainable request rate and the time of one full batch (s). ``slo_s`` only picks
-    among the candidates, which are memoised on every other input: moving the SLO, or a control that
-    leaves a fleet's inputs as they were, costs no new queue solve."""
+    among the candidates and ``rtt_s`` only adds to their p95; the candidates are memoised on every
+    other input: moving the SLO or the network round trip, or a control that leaves a fleet's inputs as
+    they were, costs no new queue solve."""
     inputs = [np.asarray(v, float) for v in (
-        batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
+        batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
         request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)]
     key = tuple((a.shape, a.tobytes()) for a in inputs)
     c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs))
-    ok = c["stable"] & (c["p95"] <= np.asarray(slo_s, float)[..., None])
+    p95 = c["p95_before_network"] + np.asarray(rtt_s, float)[..., None]
+    ok = c["stable"] & (p95 <= np.asarray(slo_s, float)[..., None])
     met = ok.any(axis=-1)
-    pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(c["p95"], axis=-1))[..., None]
+    pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(p95, axis=-1))[..., None]
 
     def take(a):
         return np.take_along_axis(np.broadcast_to(a, c["candidates"].shape), pick, axis=-1)[..., 0]
@@ -383,7 +385,7 @@ def fleet(
     instances = take(c["candidates"])
     return {
         "instances": instances,
-        "p95_s": take(c["p95"]),
+        "p95_s": take(p95),
         "utilisation": take(c["rho"]),
         "batch": take(c["b"]),
         "slo_met": met,
@@ -395,12 +397,13 @@ def fleet(
 _FLEETS = Memo(32)  # the grid's and the cost ladder's fleets of the last few settings
 
 
-def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
+def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
                       request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s) -> dict[str, np.ndarray]:
-    """``fleet``'s candidate fleet sizes with their p95, utilisation and batch (read-only arrays)."""
-    args = np.broadcast_arrays(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
+    """``fleet``'s candidate fleet sizes with their p95 before the network round trip, utilisation and
+    batch (read-only arrays)."""
+    args = np.broadcast_arrays(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
                                request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)
-    B, d, miss, hit, rtt, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
+    B, d, miss, hit, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
 
     def t(b):
         return batch_time_s(b, t0, req_share, wbytes, bw, macs_, ops)
@@ -427,11 +430,11 @@ def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overh
         hit_share = np.where(miss + hit > 0, hit / (miss + hit), 0.0)
         q = np.clip((P95 - hit_share) / np.maximum(1.0 - hit_share, 1e-12), 0.0, 1.0)
     wait = _wait_quantile(q, rho, window, service, gamma)
-    p95_miss = np.where(stable, wait + service + req_lat + rtt, np.inf)
-    p95 = np.where(hit_share >= P95, req_lat + rtt, p95_miss)
+    p95_miss = np.where(stable, wait + service + req_lat, np.inf)
+    p95 = np.where(hit_share >= P95, req_lat, p95_miss)  # the round trip is added by ``fleet``
     per_request_busy = np.where(miss + hit > 0, (1.0 - hit_share) * t_full / B + hit_share * req_share,
                                 t_full / B)[..., 0]
-    out = {"candidates": candidates, "p95": p95, "stable": stable, "rho": rho, "b": b,
+    out = {"candidates": candidates, "p95_before_network": p95, "stable": stable, "rho": rho, "b": b,
            "per_request_busy": per_request_busy, "full_batch_s": t_full[..., 0]}
     for a in out.values():
         a.flags.writeable = False
@@ -452,14 +455,22 @@ def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int 
     lo = np.full(a.shape, np.log(1e-12))
     hi = np.log(np.clip(2.0 * (B - a) / a_pos, 2e-12, 1e300))
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(iterations):
+        for i in range(iterations):
             mid = 0.5 * (lo + hi)
             y = np.exp(mid)
             past = a_pos * np.expm1(y) > B * y
-            lo = np.where(past, lo, mid)
-            hi = np.where(past, mid, hi)
+            new_lo, new_hi = np.where(past, lo, mid), np.where(past, mid, hi)
+            if i % 8 == 7 and _unchanged(lo, hi, new_lo, new_hi):
+                break  # every bracket is down to adjacent floats: the rest would change nothing
+            lo, hi = new_lo, new_hi
     gamma = B * np.exp(0.5 * (lo + hi)) / t
     return np.where(a <= 0, np.inf, np.where(a < B, gamma, 0.0))
+
+
+def _unchanged(lo, hi, new_lo, new_hi) -> bool:
+    """Whether a bisection step left every bracket as it was. The step is a function of the bracket
+    alone, so it would leave it so for ever: stopping then gives the result of any number of steps."""
+    return bool(np.array_equal(lo, new_lo) and np.array_equal(hi, new_hi))
 
 
 def batch_wait_survival(x, busy, window, residual, gamma):
@@ -506,11 +517,13 @@ def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
     level = 1.0 - q
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         survival = _wait_survival(busy, window, residual, gamma)
-        for _ in range(iterations):
+        for i in range(iterations):
             mid = 0.5 * (lo + hi)
             above = survival(mid) > level
-            lo = np.where(above, mid, lo)
-            hi = np.where(above, hi, mid)
+            new_lo, new_hi = np.where(above, mid, lo), np.where(above, hi, mid)
+            if i % 8 == 7 and _unchanged(lo, hi, new_lo, new_hi):
+                break
+            lo, hi = new_lo, new_hi
     return np.where(gamma > 0, 0.5 * (lo + hi), np.inf)
 
 

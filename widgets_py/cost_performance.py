@@ -441,7 +441,7 @@ def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, 
     return out
 
 
-def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int = 100):
+def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int = 60):
     """Decay rate γ (1/s) of the wait behind full batches, ``P(wait > x) ∝ e^{−γx}``.
 
     With full batches of ``B`` taking ``t(B)`` and ``a = λ·t(B)`` arrivals per batch time, the number
@@ -449,28 +449,22 @@ def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int 
     Bailey 1954), and ``n`` waiting requests wait ``n/B`` batches: γ = B·ln z / t(B). Infinite without
     arrivals; 0 when ``a ≥ B`` (no steady state)."""
     a, B, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (arrivals_per_batch, max_batch, batch_time)))
-    a_pos = np.maximum(a, 1e-300)
-    # y = ln z solves a(e^y − 1) = B·y: f is convex, f(0) = 0, f'(0) = a − B < 0, and
-    # e^y − 1 ≥ y + y²/2 puts the root below 2(B − a)/a. Bisection on log y.
-    lo = np.full(a.shape, np.log(1e-12))
-    hi = np.log(np.clip(2.0 * (B - a) / a_pos, 2e-12, 1e300))
-    with np.errstate(over="ignore", invalid="ignore"):
+    # y = ln z is the positive root of f(y) = e^y − 1 − r·y with r = B/a > 1: f is convex with its
+    # minimum at ln r, and e^y ≥ r(1 + L)² > 1 + r·y at y = L + 2·ln(1 + L) + ln 2 (L = ln r). Newton's
+    # method from there, right of the root, falls monotonically onto it (a few steps, quadratic at the
+    # end) — the same root the bisection this replaced found, to float rounding.
+    r = B / np.maximum(a, 1e-300)
+    big_l = np.log(np.maximum(r, 1.0))
+    y = np.minimum(big_l + 2.0 * np.log1p(big_l) + math.log(2.0), 700.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for i in range(iterations):
-            mid = 0.5 * (lo + hi)
-            y = np.exp(mid)
-            past = a_pos * np.expm1(y) > B * y
-            new_lo, new_hi = np.where(past, lo, mid), np.where(past, mid, hi)
-            if i % 8 == 7 and _unchanged(lo, hi, new_lo, new_hi):
-                break  # every bracket is down to adjacent floats: the rest would change nothing
-            lo, hi = new_lo, new_hi
-    gamma = B * np.exp(0.5 * (lo + hi)) / t
+            # the exact iterates only fall: a rise is rounding at the root, where y stays
+            new_y = np.minimum(y, y - (np.expm1(y) - r * y) / (np.exp(y) - r))
+            if i % 4 == 3 and np.array_equal(new_y, y, equal_nan=True):
+                break  # converged everywhere
+            y = new_y
+    gamma = B * y / t
     return np.where(a <= 0, np.inf, np.where(a < B, gamma, 0.0))
-
-
-def _unchanged(lo, hi, new_lo, new_hi) -> bool:
-    """Whether a bisection step left every bracket as it was. The step is a function of the bracket
-    alone, so it would leave it so for ever: stopping then gives the result of any number of steps."""
-    return bool(np.array_equal(lo, new_lo) and np.array_equal(hi, new_hi))
 
 
 def batch_wait_survival(x, busy, window, residual, gamma):
@@ -483,30 +477,38 @@ def batch_wait_survival(x, busy, window, residual, gamma):
 
 def _wait_survival(busy, window, residual, gamma):
     """``batch_wait_survival`` as a function of ``x`` alone, with what does not depend on ``x``
-    computed once (the quantile search below evaluates it 60 times). Call under np.errstate."""
+    computed once (the quantile search below evaluates it 42 times). Call under np.errstate."""
     has_window = window > 0
     window_or_1 = np.where(has_window, window, 1.0)
     gt = gamma * residual
     live = np.isfinite(gt) & (gt > 0)
     scale = np.where(live, -np.expm1(-gt) / gt, 0.0)  # (1 − e^{−γt})/(γt)
     has_gamma = gamma > 0
-    idle = 1.0 - busy
+    idle_filling = np.where(has_window, 1.0 - busy, 0.0)  # an idle batcher that holds requests
+    # The same arithmetic as written in the docstring, with signs moved onto the constants
+    # (−γ·m = (−γ)·m, −a/b = a/(−b) exactly) and clamps that cannot bind for x ≥ 0 left out.
+    neg_gamma, neg_gt = -gamma, -gt
 
-    def survival(x):
-        x = np.maximum(x, 0.0)
-        fill = np.where(has_window, np.clip(1.0 - x / window_or_1, 0.0, 1.0), 0.0)
-        decay = np.where(x > 0, gamma * np.minimum(x, residual), 0.0)
-        ramp = np.where(live, -np.expm1(-decay) / gt, 0.0)
-        inside = np.clip(1.0 - x / residual, 0.0, 1.0) + ramp
-        beyond = np.where(has_gamma, np.exp(-gamma * (x - residual)) * scale, 1.0)
+    def survival(x, positive: bool = False):
+        """``positive``: every x > 0 (the quantile search), which makes the x ≤ 0 cases moot."""
+        if not positive:
+            x = np.maximum(x, 0.0)
+        fill = np.maximum(1.0 - x / window_or_1, 0.0)  # ≤ 1 as x ≥ 0
+        held = np.minimum(x, residual)
+        if not positive:
+            held = np.where(x > 0, held, 0.0)
+        ramp = np.where(live, np.expm1(neg_gamma * held) / neg_gt, 0.0)
+        inside = np.maximum(1.0 - x / residual, 0.0) + ramp
+        beyond = np.where(has_gamma, np.exp(neg_gamma * (x - residual)) * scale, 1.0)
         busy_part = np.where(x <= residual, inside, beyond)
-        return idle * fill + busy * busy_part
+        return idle_filling * fill + busy * busy_part
 
     return survival
 
 
-def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
-    """The ``q``-quantile of the wait of ``batch_wait_survival`` (bisection, all entries at once)."""
+def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 42):
+    """The ``q``-quantile of the wait of ``batch_wait_survival`` (bisection, all entries at once, to
+    2^-42 ≈ 2e-13 of the bracket, which is about the size of the answer unless the answer is ~0)."""
     q, busy, window, residual, gamma = np.broadcast_arrays(q, busy, window, residual, gamma)
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = np.where(np.isfinite(gamma) & (gamma > 0),
@@ -517,13 +519,11 @@ def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
     level = 1.0 - q
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         survival = _wait_survival(busy, window, residual, gamma)
-        for i in range(iterations):
+        for _ in range(iterations):
             mid = 0.5 * (lo + hi)
-            above = survival(mid) > level
-            new_lo, new_hi = np.where(above, mid, lo), np.where(above, hi, mid)
-            if i % 8 == 7 and _unchanged(lo, hi, new_lo, new_hi):
-                break
-            lo, hi = new_lo, new_hi
+            above = survival(mid, positive=True) > level  # mid > 0: lo ≥ 0 < hi
+            lo = np.where(above, mid, lo)
+            hi = np.where(above, hi, mid)
     return np.where(gamma > 0, 0.5 * (lo + hi), np.inf)
 
 

@@ -526,3 +526,25 @@ def test_wait_survival_and_quantile_agree_with_the_formula():
         below = _reference_survival(wait * (1 - 1e-9), busy, window, residual, gamma)
         above = _reference_survival(wait * (1 + 1e-9) + 1e-15, busy, window, residual, gamma)
     assert np.all(below[finite] >= (1 - q[finite]) - 1e-12) and np.all(above[finite] <= (1 - q[finite]) + 1e-12)
+
+
+@pytest.mark.parametrize("slo_s", [0.005, 0.03, 0.2, 5.0])
+def test_fleet_solving_candidates_in_two_parts_equals_solving_them_all(slo_s):
+    rng = np.random.default_rng(11)
+    hw = cp.hardware_arrays(list(cp.CLOUD))
+    inputs = dict(batch_size=cp.BATCH_GRID[None, :], delay_s=float(rng.uniform(0, 0.05)),
+                  miss_rps=float(10 ** rng.uniform(1, 5)), hit_rps=float(10 ** rng.uniform(0, 4)),
+                  batch_overhead_s=hw["batch_overhead_s"][:, None], request_latency_s=hw["request_latency_s"][:, None],
+                  request_share_s=hw["request_share_s"][:, None], weight_bytes=1000.0,
+                  bandwidth_bps=hw["bandwidth_bps"][:, None], macs=100.0, ops_per_s=hw["ops_per_s"][:, :1])
+    cp._FLEETS.clear()
+    got = cp.fleet(slo_s=slo_s, rtt_s=0.02, **inputs)
+    names = ("batch_size", "delay_s", "miss_rps", "hit_rps", "batch_overhead_s", "request_latency_s",
+             "request_share_s", "weight_bytes", "bandwidth_bps", "macs", "ops_per_s")
+    whole = cp._fleet_candidates(*(np.asarray(inputs[n], float) for n in names))
+    p95 = whole["p95_before_network"] + 0.02
+    ok = whole["stable"] & (p95 <= slo_s)
+    pick = np.where(ok.any(-1), np.argmax(ok, -1), np.argmin(p95, -1))[..., None]
+    np.testing.assert_array_equal(got["p95_s"], np.take_along_axis(p95, pick, -1)[..., 0])
+    np.testing.assert_array_equal(got["instances"], np.take_along_axis(whole["candidates"], pick, -1)[..., 0])
+    np.testing.assert_array_equal(got["slo_met"], ok.any(-1))

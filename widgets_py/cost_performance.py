@@ -373,9 +373,17 @@ def fleet(
         batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
         request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)]
     key = tuple((a.shape, a.tobytes()) for a in inputs)
-    c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs))
-    p95 = c["p95_before_network"] + np.asarray(rtt_s, float)[..., None]
-    ok = c["stable"] & (p95 <= np.asarray(slo_s, float)[..., None])
+    rtt, slo = np.asarray(rtt_s, float)[..., None], np.asarray(slo_s, float)[..., None]
+    # Usually the smallest candidates meet the SLO: solve those first, the rest only when one
+    # combination needs them (none of the first meets it, so its pick is among all).
+    c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs, candidates=FIRST_CANDIDATES))
+    p95 = c["p95_before_network"] + rtt
+    ok = c["stable"] & (p95 <= slo)
+    if not ok.any(axis=-1).all():
+        first = c
+        c = _FLEETS.get(key + ("all",), lambda: _joined(first, _fleet_candidates(*inputs, candidates=REST_CANDIDATES)))
+        p95 = c["p95_before_network"] + rtt
+        ok = c["stable"] & (p95 <= slo)
     met = ok.any(axis=-1)
     pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(p95, axis=-1))[..., None]
 
@@ -395,12 +403,26 @@ def fleet(
 
 
 _FLEETS = Memo(32)  # the grid's and the cost ladder's fleets of the last few settings
+# Every candidate is solved on its own (elementwise), so solving them in two parts gives the same numbers.
+FIRST_CANDIDATES, REST_CANDIDATES = slice(0, 4), slice(4, None)
+_PER_CANDIDATE = ("candidates", "p95_before_network", "stable", "rho", "b")
+
+
+def _joined(first: dict[str, np.ndarray], rest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two parts of ``_fleet_candidates``' candidate axis as one."""
+    out = dict(first)
+    for name in _PER_CANDIDATE:
+        a, b = np.broadcast_arrays(first[name], rest[name][..., :1])[0], rest[name]
+        out[name] = np.concatenate([a, np.broadcast_to(b, a.shape[:-1] + b.shape[-1:])], axis=-1)
+        out[name].flags.writeable = False
+    return out
 
 
 def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
-                      request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s) -> dict[str, np.ndarray]:
-    """``fleet``'s candidate fleet sizes with their p95 before the network round trip, utilisation and
-    batch (read-only arrays)."""
+                      request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s,
+                      candidates: slice = slice(None)) -> dict[str, np.ndarray]:
+    """``fleet``'s candidate fleet sizes (the ``candidates`` part of them) with their p95 before the
+    network round trip, utilisation and batch (read-only arrays)."""
     args = np.broadcast_arrays(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
                                request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)
     B, d, miss, hit, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
@@ -412,7 +434,7 @@ def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, 
     load = miss * t_full / B + hit * req_share  # busy instance-seconds per second at full batches
     n0 = np.maximum(1.0, np.ceil(load))
     candidates = np.concatenate(
-        [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)
+        [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)[..., candidates]
     lam = miss / candidates  # misses per second reaching one instance
     with np.errstate(divide="ignore", invalid="ignore"):
         # An idle batcher holds the first request until the batch fills or the delay runs out.

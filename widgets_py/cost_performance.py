@@ -374,14 +374,16 @@ def fleet(
         request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)]
     key = tuple((a.shape, a.tobytes()) for a in inputs)
     rtt, slo = np.asarray(rtt_s, float)[..., None], np.asarray(slo_s, float)[..., None]
-    # Usually the smallest candidates meet the SLO: solve those first, the rest only when one
-    # combination needs them (none of the first meets it, so its pick is among all).
+    # Usually one of the smallest candidates meets the SLO: solve those first, and the rest only for
+    # the combinations where none does (their pick is among all).
     c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs, candidates=FIRST_CANDIDATES))
     p95 = c["p95_before_network"] + rtt
     ok = c["stable"] & (p95 <= slo)
-    if not ok.any(axis=-1).all():
+    need = ~ok.any(axis=-1)
+    if need.any():
         first = c
-        c = _FLEETS.get(key + ("all",), lambda: _joined(first, _fleet_candidates(*inputs, candidates=REST_CANDIDATES)))
+        c = _FLEETS.get((key, need.shape, need.tobytes()), lambda: _joined(first, need, _fleet_candidates(
+            *(a[need] for a in np.broadcast_arrays(*inputs, need)[:-1]), candidates=REST_CANDIDATES)))
         p95 = c["p95_before_network"] + rtt
         ok = c["stable"] & (p95 <= slo)
     met = ok.any(axis=-1)
@@ -408,12 +410,17 @@ FIRST_CANDIDATES, REST_CANDIDATES = slice(0, 4), slice(4, None)
 _PER_CANDIDATE = ("candidates", "p95_before_network", "stable", "rho", "b")
 
 
-def _joined(first: dict[str, np.ndarray], rest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Two parts of ``_fleet_candidates``' candidate axis as one."""
+def _joined(first: dict[str, np.ndarray], need: np.ndarray, rest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``first`` (all combinations, the first candidates) with ``rest`` (the other candidates of the
+    combinations where ``need``) on one candidate axis; elsewhere the rest is never picked (a first
+    candidate meets the SLO there) and holds no fleet (unstable, infinite p95)."""
     out = dict(first)
+    fill = {"candidates": np.nan, "p95_before_network": np.inf, "stable": False, "rho": np.nan, "b": np.nan}
     for name in _PER_CANDIDATE:
-        a, b = np.broadcast_arrays(first[name], rest[name][..., :1])[0], rest[name]
-        out[name] = np.concatenate([a, np.broadcast_to(b, a.shape[:-1] + b.shape[-1:])], axis=-1)
+        head = np.broadcast_to(first[name], need.shape + first[name].shape[-1:])
+        tail = np.full(need.shape + rest[name].shape[-1:], fill[name], dtype=rest[name].dtype)
+        tail[need] = rest[name]
+        out[name] = np.concatenate([head, tail], axis=-1)
         out[name].flags.writeable = False
     return out
 

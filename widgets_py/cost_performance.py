@@ -879,14 +879,20 @@ def _finite(*names):
     return lambda r: all(isinstance(r[n], (int, float)) and math.isfinite(r[n]) and r[n] > 0 for n in names)
 
 
+PARETO_CHART_FIELDS = ("hardware", "precision", "batch_size", "p95_ms", "cost_per_million", "instances")
+
+
 def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     params, series = result["params"], result["series"]
     slo = params["slo_ms"]
     pareto = _records(series["pareto"], _finite("p95_ms", "cost_per_million"))
-    for r in pareto:
-        r["meets"] = "meets SLO" if r["slo_met"] else "misses SLO"
-    cheapest = [r for r in pareto if r["cheapest_meeting_slo"]]
-    front = sorted((r for r in pareto if r["on_front"]), key=lambda r: r["p95_ms"])
+    cheapest = [i for i, r in enumerate(pareto) if r["cheapest_meeting_slo"]]
+    front = sorted((i for i, r in enumerate(pareto) if r["on_front"]), key=lambda i: pareto[i]["p95_ms"])
+    # Each point carries only what the chart draws or its tooltip shows: the data goes to the page on
+    # every change, and the pareto grid is most of it.
+    pareto = [{k: r[k] for k in PARETO_CHART_FIELDS} | {"meets": "meets SLO" if r["slo_met"] else "misses SLO"}
+              for r in pareto]
+    cheapest, front = [pareto[i] for i in cheapest], [pareto[i] for i in front]
     log = {"type": "log"}
     tooltip = [{"field": f, "type": t} for f, t in (
         ("hardware", "nominal"), ("precision", "nominal"), ("batch_size", "quantitative"),

@@ -479,7 +479,7 @@ def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int 
     arrivals; 0 when ``a ≥ B`` (no steady state)."""
     a, B, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (arrivals_per_batch, max_batch, batch_time)))
     # y = ln z is the positive root of f(y) = e^y − 1 − r·y with r = B/a > 1: f is convex with its
-    # minimum at ln r, and e^y ≥ r(1 + L)² > 1 + r·y at y = L + 2·ln(1 + L) + ln 2 (L = ln r). Newton's
+    # minimum at ln r, and e^y = 2r(1 + L)² > 1 + r·y at y = L + 2·ln(1 + L) + ln 2 (L = ln r). Newton's
     # method from there, right of the root, falls monotonically onto it (a few steps, quadratic at the
     # end) — the same root the bisection this replaced found, to float rounding.
     r = B / np.maximum(a, 1e-300)
@@ -514,7 +514,7 @@ def _wait_survival(busy, window, residual, gamma):
     scale = np.where(live, -np.expm1(-gt) / gt, 0.0)  # (1 − e^{−γt})/(γt)
     has_gamma = gamma > 0
     idle_filling = np.where(has_window, 1.0 - busy, 0.0)  # an idle batcher that holds requests
-    # The same arithmetic as written in the docstring, with signs moved onto the constants
+    # The arithmetic of batch_wait_survival's formula, with signs moved onto the constants
     # (−γ·m = (−γ)·m, −a/b = a/(−b) exactly) and clamps that cannot bind for x ≥ 0 left out.
     neg_gamma, neg_gt = -gamma, -gt
 

@@ -407,3 +407,147 @@ def test_distillation_mixes_in_the_hard_labels():
     _, soft_only = cp.student_model(16, 0, 4, 4.0, 0.0)
     _, mixed = cp.student_model(16, 0, 4, 4.0, 0.1)
     assert not np.allclose(soft_only[0]["W"], mixed[0]["W"])
+
+
+# ------------------------------------------------------------------------------ faster, same results
+def _reference_part_a(p: dict) -> dict:
+    """Part A as it was computed before the stacked trainer and the caches: every model trained alone
+    with ``ml.train``, every score computed afresh."""
+    data = ml.titanic(p["seed"])
+
+    def fit(init, steps, lr, **kw):
+        return ml.train(init, data.X_train, data.y_train, steps, cp.BATCH, lr, p["seed"], **kw)[0]
+
+    sizes = [5, 1] if p["model"] == "logistic" else [5, p["mlp_hidden"], 1]
+    base = fit(ml.init_layers(sizes, p["seed"]), cp.TRAIN_STEPS[p["model"]], cp.TRAIN_LR[p["model"]])
+    src = base
+    if p["distill"]:
+        soft = ml.predict_proba(base, data.X_train, p["temperature"])
+        src = fit(ml.init_layers([5, p["student_hidden"], 1], p["seed"] + 1), cp.DISTILL_STEPS, cp.TRAIN_LR["mlp"],
+                  soft_targets=soft, temperature=p["temperature"], hard_weight=p["hard_label_weight"])
+
+    def pruned(s):
+        if s == 0:
+            return src
+        masks = comp.magnitude_masks(src, s)
+        layers = comp.apply_masks(src, masks)
+        return fit(layers, p["finetune_steps"], cp.FINETUNE_LR, masks=masks) if p["finetune_steps"] else layers
+
+    per_channel = p["quantization"] == "per_channel"
+    sweep = []
+    for s in sorted(set(cp.SPARSITY_SWEEP) | {round(p["sparsity"], 6)}):
+        layers = pruned(s)
+        sweep += [ml.accuracy(layers, data.X_test, data.y_test),
+                  comp.quantize_model(layers, data.X_train, per_channel).accuracy(data.X_test, data.y_test)]
+    served = pruned(round(p["sparsity"], 6))
+    q = comp.quantize_model(served, data.X_train, per_channel)
+    return {"baseline_accuracy": ml.accuracy(base, data.X_test, data.y_test), "sweep": sweep,
+            "fp32": ml.accuracy(served, data.X_test, data.y_test),
+            "fp16": comp.fp16_accuracy(served, data.X_test, data.y_test),
+            "int8": q.accuracy(data.X_test, data.y_test), "int8_bytes": comp.int8_model_bytes(q),
+            "served": served}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_part_a_agrees_with_training_each_model_alone(case):
+    """Random parameter sets, run in an order that uses the caches (checkpoints, shared sweep runs)."""
+    rng = np.random.default_rng(100 + case)
+    p = WIDGET.validate({
+        "model": "logistic" if case == 0 else "mlp", "mlp_hidden": int(rng.integers(6, 40)),
+        "seed": int(rng.integers(0, 100)), "sparsity": float(rng.choice([0.0, 0.35, 0.5, 0.85])),
+        "finetune_steps": int(rng.choice([0, 50, 120, 200])), "quantization": str(rng.choice(["per_tensor", "per_channel"])),
+        "distill": case in (2, 5), "student_hidden": int(rng.integers(1, 6)),
+        "temperature": float(rng.choice([1.0, 3.5])), "hard_label_weight": float(rng.choice([0.0, 0.1]))})
+    # a run with fewer fine-tuning steps first leaves checkpoints that the run under test continues from
+    cp.optimise(dict(p, finetune_steps=max(0, p["finetune_steps"] - 70)))
+    got, ref = cp.optimise(p), _reference_part_a(p)
+    assert got["baseline_accuracy"] == ref["baseline_accuracy"]
+    assert got["sweep"]["accuracy"] == ref["sweep"]
+    assert got["variants"]["fp32"]["accuracy"] == ref["fp32"]
+    assert got["variants"]["fp16"]["accuracy"] == ref["fp16"]
+    assert got["variants"][f"int8_{p['quantization']}"] == {"accuracy": ref["int8"], "bytes": ref["int8_bytes"]}
+    gap = max(float(np.max(np.abs(a[k] - b[k]))) for a, b in zip(got["layers"], ref["served"]) for k in a)
+    assert gap < 1e-10
+
+
+def _reference_decay(a, B, t):
+    """The full-batch wait decay by 100 bisections on log y (the method Newton's replaced)."""
+    a, B, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (a, B, t)))
+    a_pos = np.maximum(a, 1e-300)
+    lo, hi = np.full(a.shape, np.log(1e-12)), np.log(np.clip(2.0 * (B - a) / a_pos, 2e-12, 1e300))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            y = np.exp(mid)
+            past = a_pos * np.expm1(y) > B * y
+            lo, hi = np.where(past, lo, mid), np.where(past, mid, hi)
+    return np.where(a <= 0, np.inf, np.where(a < B, B * np.exp(0.5 * (lo + hi)) / t, 0.0))
+
+
+def test_wait_decay_agrees_with_bisection():
+    rng = np.random.default_rng(7)
+    B = rng.choice(2.0 ** np.arange(0, 11), 20000)
+    a = B * rng.uniform(0, 1, B.size) ** rng.choice([1, 3, 10], B.size)
+    a[:50], a[50:60] = 0.0, B[50:60] * 1.5  # no arrivals; overloaded
+    t = 10 ** rng.uniform(-6, 0, B.size)
+    got, ref = cp.batch_wait_decay(a, B, t), _reference_decay(a, B, t)
+    assert np.array_equal(np.isinf(got), np.isinf(ref)) and np.array_equal(got == 0, ref == 0)
+    # near a = B the root y ≈ 2(B − a)/a is ill-conditioned for both methods alike
+    well = np.isfinite(ref) & (ref > 0) & (a < 0.999 * B)
+    np.testing.assert_allclose(got[well], ref[well], rtol=1e-11)
+
+
+def _reference_survival(x, busy, window, residual, gamma):
+    x = np.maximum(x, 0.0)
+    gt = gamma * residual
+    live = np.isfinite(gt) & (gt > 0)
+    scale = np.where(live, -np.expm1(-gt) / gt, 0.0)
+    fill = np.where(window > 0, np.clip(1.0 - x / np.where(window > 0, window, 1.0), 0.0, 1.0), 0.0)
+    decay = np.where(x > 0, gamma * np.minimum(x, residual), 0.0)
+    inside = np.clip(1.0 - x / residual, 0.0, 1.0) + np.where(live, -np.expm1(-decay) / gt, 0.0)
+    beyond = np.where(gamma > 0, np.exp(-gamma * (x - residual)) * scale, 1.0)
+    return (1.0 - busy) * fill + busy * np.where(x <= residual, inside, beyond)
+
+
+def test_wait_survival_and_quantile_agree_with_the_formula():
+    rng = np.random.default_rng(3)
+    n = 5000
+    busy, window = rng.uniform(0, 1, n), np.where(rng.uniform(size=n) < 0.3, 0.0, rng.uniform(0, 0.01, n))
+    residual = rng.uniform(1e-5, 0.01, n)
+    gamma = np.where(rng.uniform(size=n) < 0.1, np.inf, 10 ** rng.uniform(0, 4, n))
+    x = rng.uniform(-0.005, 0.03, n)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(cp.batch_wait_survival(x, busy, window, residual, gamma),
+                                      _reference_survival(x, busy, window, residual, gamma))
+        q = rng.uniform(0.5, 0.99, n)
+        wait = cp._wait_quantile(q, busy, window, residual, gamma)
+        finite = np.isfinite(wait) & (wait > 1e-9)
+        # the quantile: the survival crosses 1 − q there (bisected to 2^-42 of its bracket)
+        below = _reference_survival(wait * (1 - 1e-9), busy, window, residual, gamma)
+        above = _reference_survival(wait * (1 + 1e-9) + 1e-15, busy, window, residual, gamma)
+    assert np.all(below[finite] >= (1 - q[finite]) - 1e-12) and np.all(above[finite] <= (1 - q[finite]) + 1e-12)
+
+
+@pytest.mark.parametrize("slo_s", [0.005, 0.03, 5.0, "mixed"])
+def test_fleet_solving_candidates_in_two_parts_equals_solving_them_all(slo_s):
+    if slo_s == "mixed":  # some combinations need the other candidates, some do not
+        slo_s = np.linspace(0.001, 0.03, cp.BATCH_GRID.size)[None, :]
+    rng = np.random.default_rng(11)
+    hw = cp.hardware_arrays(list(cp.CLOUD))
+    inputs = dict(batch_size=cp.BATCH_GRID[None, :], delay_s=float(rng.uniform(0, 0.05)),
+                  miss_rps=float(10 ** rng.uniform(1, 5)), hit_rps=float(10 ** rng.uniform(0, 4)),
+                  batch_overhead_s=hw["batch_overhead_s"][:, None], request_latency_s=hw["request_latency_s"][:, None],
+                  request_share_s=hw["request_share_s"][:, None], weight_bytes=1000.0,
+                  bandwidth_bps=hw["bandwidth_bps"][:, None], macs=100.0, ops_per_s=hw["ops_per_s"][:, :1])
+    cp._FLEETS.clear()
+    got = cp.fleet(slo_s=slo_s, rtt_s=0.02, **inputs)
+    names = ("batch_size", "delay_s", "miss_rps", "hit_rps", "batch_overhead_s", "request_latency_s",
+             "request_share_s", "weight_bytes", "bandwidth_bps", "macs", "ops_per_s")
+    whole = cp._fleet_candidates(*(np.asarray(inputs[n], float) for n in names))
+    p95 = whole["p95_before_network"] + 0.02
+    ok = whole["stable"] & (p95 <= np.asarray(slo_s)[..., None])
+    pick = np.where(ok.any(-1), np.argmax(ok, -1), np.argmin(p95, -1))[..., None]
+    np.testing.assert_array_equal(got["p95_s"], np.take_along_axis(p95, pick, -1)[..., 0])
+    np.testing.assert_array_equal(got["instances"], np.take_along_axis(whole["candidates"], pick, -1)[..., 0])
+    np.testing.assert_array_equal(got["slo_met"], ok.any(-1))
+    assert len(cp._FLEETS.entries) == (1 if ok.any(-1).all() else 2)

@@ -66,3 +66,47 @@ def test_masks_keep_pruned_weights_at_zero():
         for k in layer:
             assert np.all(layer[k][mask[k] == 0] == 0)
     assert ml.n_params(trained) == 5 * 8 + 8 + 8 + 1
+
+
+@pytest.mark.parametrize("n_rows,steps,batch,seed", [(982, 777, 64, 4), (10, 7, 64, 1), (100, 30, 32, 0)])
+def test_batch_index_array_is_batch_indices_at_once(n_rows, steps, batch, seed):
+    expected = np.array(list(ml.batch_indices(n_rows, steps, batch, seed)))
+    np.testing.assert_array_equal(ml.batch_index_array(n_rows, steps, batch, seed), expected)
+
+
+def _max_gap(a: ml.Layers, b: ml.Layers) -> float:
+    return max(float(np.max(np.abs(x[k] - y[k]))) for x, y in zip(a, b) for k in x)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_train_stack_is_train_for_each_model(case):
+    """The stacked trainer used by the cost dashboard against the reference ``train``, on random
+    recipes: sizes, seeds, learning rates, soft targets with temperature and hard-label weight, masks."""
+    rng = np.random.default_rng(case)
+    d = ml.titanic(int(rng.integers(0, 5)))
+    sizes = [5, 1] if case % 4 == 0 else [5, int(rng.integers(1, 24)), 1]
+    steps, batch, lr, seed = int(rng.integers(20, 160)), int(rng.choice([16, 64])), float(rng.uniform(0.02, 0.5)), case
+    kwargs = {}
+    if case % 2:
+        kwargs = {"soft_targets": rng.uniform(0, 1, d.y_train.size), "temperature": float(rng.uniform(1, 8)),
+                  "hard_weight": float(rng.choice([0.0, 0.3]))}
+    models = [ml.init_layers(sizes, seed + j) for j in range(3)]
+    masks = None
+    if case % 3 == 0:
+        masks = [[{k: (rng.uniform(size=v.shape) > 0.4).astype(float) for k, v in layer.items()} for layer in m]
+                 for m in models]
+    out = ml.train_stack(models, d.X_train, d.y_train, steps, batch, lr, seed, masks=masks,
+                         checkpoints=[steps // 2], **kwargs)
+    assert sorted(out) == sorted({steps // 2, steps} - {0})
+    for j, model in enumerate(models):
+        mask = None if masks is None else masks[j]
+        ref, _ = ml.train(model, d.X_train, d.y_train, steps, batch, lr, seed, masks=mask, **kwargs)
+        assert _max_gap(out[steps][j], ref) < 1e-10  # the same arithmetic, sums in another order
+        assert ml.accuracy(out[steps][j], d.X_test, d.y_test) == ml.accuracy(ref, d.X_test, d.y_test)
+        # continuing from the checkpoint sees the batches of the uninterrupted run
+        if steps // 2:
+            again = ml.train_stack([out[steps // 2][j]], d.X_train, d.y_train, steps, batch, lr, seed,
+                                   masks=None if mask is None else [mask], start_step=steps // 2, **kwargs)
+            assert _max_gap(again[steps][0], ref) < 1e-10
+    for j, model in enumerate(models):  # inputs untouched
+        assert _max_gap(model, ml.init_layers(sizes, seed + j)) == 0.0

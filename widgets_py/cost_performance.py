@@ -118,6 +118,14 @@ LARGE_MODEL_MEMORY_HEADROOM = 1.2  # weights plus activations and runtime buffer
 # ==================================================================================================
 # Bounded: a reader sweeping the sparsity or student size creates a new model per value.
 _TRAINED = Memo(64)
+# Fine-tuned pruned models, also every FINETUNE_CHECKPOINT steps on the way: moving the fine-tuning
+# slider continues from the nearest checkpoint below instead of starting again (the batches of step k
+# are the same whatever the number of steps, so the result is the same as an uninterrupted run).
+FINETUNE_CHECKPOINT = 50
+_FINETUNED = Memo(512)
+# Accuracy (and size) of a model in one precision, by the model's key: a precision, int8 scheme or
+# sparsity change re-evaluates no model it has seen.
+_SCORES = Memo(512)
 
 
 def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
@@ -127,9 +135,9 @@ def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
     key = ("base", model, hidden if model == "mlp" else 0, seed)
 
     def build() -> ml.Layers:
-        layers, _ = ml.train(ml.init_layers(sizes, seed), data.X_train, data.y_train,
-                             TRAIN_STEPS[model], BATCH, TRAIN_LR[model], seed)
-        return layers
+        steps = TRAIN_STEPS[model]
+        return ml.train_stack([ml.init_layers(sizes, seed)], data.X_train, data.y_train, steps, BATCH,
+                              TRAIN_LR[model], seed)[steps][0]
 
     return key, _TRAINED.get(key, build)
 
@@ -143,44 +151,90 @@ def student_model(hidden: int, seed: int, student_hidden: int, temperature: floa
         _, teacher = base_model("mlp", hidden, seed)
         soft = ml.predict_proba(teacher, data.X_train, temperature)
         init = ml.init_layers([data.X_train.shape[1], student_hidden, 1], seed + 1)
-        layers, _ = ml.train(init, data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"],
-                             seed, soft_targets=soft, temperature=temperature, hard_weight=hard_weight)
-        return layers
+        return ml.train_stack([init], data.X_train, data.y_train, DISTILL_STEPS, BATCH, TRAIN_LR["mlp"], seed,
+                              soft_targets=soft, temperature=temperature,
+                              hard_weight=hard_weight)[DISTILL_STEPS][0]
 
     return key, _TRAINED.get(key, build)
 
 
+def pruned_key(source_key: tuple, sparsity: float, steps: int) -> tuple:
+    """The cache key of ``pruned_model``'s result (the source's own key when nothing is pruned)."""
+    s = round(float(sparsity), 6)
+    return source_key if s == 0 else ("pruned", source_key, s, int(steps))
+
+
 def pruned_model(source_key: tuple, layers: ml.Layers, sparsity: float, steps: int, seed: int) -> ml.Layers:
-    if sparsity == 0:
-        return layers
-    key = ("pruned", source_key, round(float(sparsity), 6), int(steps))
+    """The source with the ``sparsity`` smallest weights removed, fine-tuned ``steps`` steps with them
+    held at zero."""
+    return pruned_models(source_key, layers, [sparsity], steps, seed)[round(float(sparsity), 6)]
 
-    def build() -> ml.Layers:
-        masks = comp.magnitude_masks(layers, sparsity)
-        pruned = comp.apply_masks(layers, masks)
-        if steps:
+
+def pruned_models(source_key: tuple, layers: ml.Layers, sparsities, steps: int, seed: int) -> dict[float, ml.Layers]:
+    """``pruned_model`` for several sparsities (keyed by the sparsity rounded to 1e-6). The ones not
+    cached are fine-tuned together, on the same batches, each from its latest cached checkpoint."""
+    steps = int(steps)
+    out: dict[float, ml.Layers] = {}
+    todo: dict[int, list[float]] = {}  # first step -> sparsities continuing from it
+    for s in dict.fromkeys(round(float(v), 6) for v in sparsities):
+        if s == 0:
+            out[s] = layers
+            continue
+        start = next((k for k in [steps] + list(range((steps - 1) // FINETUNE_CHECKPOINT * FINETUNE_CHECKPOINT, 0,
+                                                             -FINETUNE_CHECKPOINT))
+                      if pruned_key(source_key, s, k) in _FINETUNED.entries), 0)
+        if start == steps and steps:
+            out[s] = _FINETUNED.get(pruned_key(source_key, s, steps), _unreachable)
+        else:
+            todo.setdefault(start, []).append(s)
+    for start, group in todo.items():
+        masks = [_FINETUNED.get(("masks", source_key, s), lambda s=s: comp.magnitude_masks(layers, s)) for s in group]
+        if start:
+            models = [_FINETUNED.get(pruned_key(source_key, s, start), _unreachable) for s in group]
+        else:
+            models = [comp.apply_masks(layers, m) for m in masks]
+        if steps == start:  # no fine-tuning
+            trained = {0: models}
+        else:
             data = ml.titanic(seed)
-            pruned, _ = ml.train(pruned, data.X_train, data.y_train, steps, BATCH, FINETUNE_LR, seed,
-                                 masks=masks)
-        return pruned
-
-    return _TRAINED.get(key, build)
-
-
-def precision_variants(layers: ml.Layers, seed: int) -> dict[str, dict[str, Any]]:
-    """Accuracy on the held-out split and bytes of one model in every precision."""
-    data = ml.titanic(seed)
-    out = {
-        "fp32": {"accuracy": ml.accuracy(layers, data.X_test, data.y_test),
-                 "bytes": comp.float_model_bytes(layers, comp.FP32_BYTES)},
-        "fp16": {"accuracy": comp.fp16_accuracy(layers, data.X_test, data.y_test),
-                 "bytes": comp.float_model_bytes(layers, comp.FP16_BYTES)},
-    }
-    for scheme in ("per_tensor", "per_channel"):
-        q = comp.quantize_model(layers, data.X_train, per_channel=scheme == "per_channel")
-        out[f"int8_{scheme}"] = {"accuracy": q.accuracy(data.X_test, data.y_test),
-                                 "bytes": comp.int8_model_bytes(q)}
+            checkpoints = range(start + FINETUNE_CHECKPOINT - start % FINETUNE_CHECKPOINT, steps, FINETUNE_CHECKPOINT)
+            trained = ml.train_stack(models, data.X_train, data.y_train, steps, BATCH, FINETUNE_LR, seed,
+                                     masks=masks, start_step=start, checkpoints=checkpoints)
+        for step, stack in trained.items():
+            for s, model in zip(group, stack):
+                _FINETUNED.get(pruned_key(source_key, s, step), lambda model=model: model)
+        for s, model in zip(group, trained[steps] if steps != start else models):
+            out[s] = model
     return out
+
+
+def _unreachable():
+    raise AssertionError("a checkpoint found in the cache is no longer there")
+
+
+def variant_score(model_key: tuple, layers: ml.Layers, seed: int, variant: str) -> dict[str, Any]:
+    """Accuracy on the held-out split and bytes of one model in one precision (``fp32``, ``fp16``,
+    ``int8_per_tensor`` or ``int8_per_channel``), memoised on the model's key."""
+    def score() -> dict[str, Any]:
+        data = ml.titanic(seed)
+        if variant == "fp32":
+            return {"accuracy": ml.accuracy(layers, data.X_test, data.y_test),
+                    "bytes": comp.float_model_bytes(layers, comp.FP32_BYTES)}
+        if variant == "fp16":
+            return {"accuracy": comp.fp16_accuracy(layers, data.X_test, data.y_test),
+                    "bytes": comp.float_model_bytes(layers, comp.FP16_BYTES)}
+        q = comp.quantize_model(layers, data.X_train, per_channel=variant == "int8_per_channel")
+        return {"accuracy": q.accuracy(data.X_test, data.y_test), "bytes": comp.int8_model_bytes(q)}
+
+    return _SCORES.get((model_key, variant), score)
+
+
+VARIANTS = ("fp32", "fp16", "int8_per_tensor", "int8_per_channel")
+
+
+def precision_variants(layers: ml.Layers, seed: int, model_key: tuple) -> dict[str, dict[str, Any]]:
+    """Accuracy on the held-out split and bytes of one model (cached as ``model_key``) in every precision."""
+    return {v: variant_score(model_key, layers, seed, v) for v in VARIANTS}
 
 
 @functools.lru_cache(maxsize=8)
@@ -193,13 +247,20 @@ def distinct_titanic_inputs(seed: int) -> int:
 # must not redo the quantisation and the sparsity sweep (a third of a run in Pyodide).
 PART_A_KEYS = ("seed", "mlp_hidden", "model", "distill", "student_hidden", "temperature", "hard_label_weight",
                "sparsity", "finetune_steps", "quantization", "precision")
+DISTILL_KEYS = ("student_hidden", "temperature", "hard_label_weight")
 _PART_A = Memo(16)
 
 
 def optimise(p: dict[str, Any]) -> dict[str, Any]:
     """Part A for the chosen parameters (memoised: callers must not change the result)."""
     sub = {k: p[k] for k in PART_A_KEYS}
-    return _PART_A.get(tuple(sub.values()), lambda: _optimise(sub))
+    # Inputs that cannot change the result do not split the cache: the student's settings without
+    # distillation, the MLP's width for logistic regression.
+    ignored = set(DISTILL_KEYS) if not p["distill"] else set()
+    if p["model"] != "mlp":
+        ignored.add("mlp_hidden")
+    key = tuple(None if k in ignored else v for k, v in sub.items())
+    return _PART_A.get(key, lambda: _optimise(sub))
 
 
 def _optimise(p: dict[str, Any]) -> dict[str, Any]:
@@ -211,19 +272,20 @@ def _optimise(p: dict[str, Any]) -> dict[str, Any]:
         src_key, src = student_model(hidden, seed, p["student_hidden"], p["temperature"], p["hard_label_weight"])
     else:
         src_key, src = base_key, base
-    data = ml.titanic(seed)
-    baseline_acc = ml.accuracy(base, data.X_test, data.y_test)
-    served = pruned_model(src_key, src, p["sparsity"], p["finetune_steps"], seed)
-    variants = precision_variants(served, seed)
+    baseline_acc = variant_score(base_key, base, seed, "fp32")["accuracy"]
+    sweep_points = sorted(set(SPARSITY_SWEEP) | {round(float(p["sparsity"]), 6)})
+    # The served model is one of the sweep's: they are fine-tuned together.
+    pruned = pruned_models(src_key, src, sweep_points, p["finetune_steps"], seed)
+    served_key = pruned_key(src_key, p["sparsity"], p["finetune_steps"])
+    served = pruned[round(float(p["sparsity"]), 6)]
+    variants = precision_variants(served, seed, served_key)
     chosen = "int8_" + p["quantization"] if p["precision"] == "int8" else p["precision"]
 
-    per_channel = p["quantization"] == "per_channel"
-    sweep_points = sorted(set(SPARSITY_SWEEP) | {round(float(p["sparsity"]), 6)})
     sweep = {"sparsity": [], "variant": [], "accuracy": []}
     for s in sweep_points:
-        layers = pruned_model(src_key, src, s, p["finetune_steps"], seed)
-        acc32 = ml.accuracy(layers, data.X_test, data.y_test)
-        acc8 = comp.quantize_model(layers, data.X_train, per_channel).accuracy(data.X_test, data.y_test)
+        key = pruned_key(src_key, s, p["finetune_steps"])
+        acc32 = variant_score(key, pruned[s], seed, "fp32")["accuracy"]
+        acc8 = variant_score(key, pruned[s], seed, f"int8_{p['quantization']}")["accuracy"]
         sweep["sparsity"] += [s, s]
         sweep["variant"] += ["fp32", f"int8 {p['quantization'].replace('_', '-')}"]
         sweep["accuracy"] += [acc32, acc8]
@@ -304,16 +366,28 @@ def fleet(
     Candidate fleet sizes (last axis): the saturation minimum plus 0..15, then growing geometrically to
     64× it. Returns instances, p95 (s), utilisation, expected batch, whether the SLO is met, the
     fleet's maximum sustainable request rate and the time of one full batch (s). ``slo_s`` only picks
-    among the candidates, which are memoised on every other input: moving the SLO, or a control that
-    leaves a fleet's inputs as they were, costs no new queue solve."""
+    among the candidates and ``rtt_s`` only adds to their p95; the candidates are memoised on every
+    other input: moving the SLO or the network round trip, or a control that leaves a fleet's inputs as
+    they were, costs no new queue solve."""
     inputs = [np.asarray(v, float) for v in (
-        batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
+        batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
         request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)]
     key = tuple((a.shape, a.tobytes()) for a in inputs)
-    c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs))
-    ok = c["stable"] & (c["p95"] <= np.asarray(slo_s, float)[..., None])
+    rtt, slo = np.asarray(rtt_s, float)[..., None], np.asarray(slo_s, float)[..., None]
+    # Usually one of the smallest candidates meets the SLO: solve those first, and the rest only for
+    # the combinations where none does (their pick is among all).
+    c = _FLEETS.get(key, lambda: _fleet_candidates(*inputs, candidates=FIRST_CANDIDATES))
+    p95 = c["p95_before_network"] + rtt
+    ok = c["stable"] & (p95 <= slo)
+    need = ~ok.any(axis=-1)
+    if need.any():
+        first = c
+        c = _FLEETS.get((key, need.shape, need.tobytes()), lambda: _joined(first, need, _fleet_candidates(
+            *(a[need] for a in np.broadcast_arrays(*inputs, need)[:-1]), candidates=REST_CANDIDATES)))
+        p95 = c["p95_before_network"] + rtt
+        ok = c["stable"] & (p95 <= slo)
     met = ok.any(axis=-1)
-    pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(c["p95"], axis=-1))[..., None]
+    pick = np.where(met, np.argmax(ok, axis=-1), np.argmin(p95, axis=-1))[..., None]
 
     def take(a):
         return np.take_along_axis(np.broadcast_to(a, c["candidates"].shape), pick, axis=-1)[..., 0]
@@ -321,7 +395,7 @@ def fleet(
     instances = take(c["candidates"])
     return {
         "instances": instances,
-        "p95_s": take(c["p95"]),
+        "p95_s": take(p95),
         "utilisation": take(c["rho"]),
         "batch": take(c["b"]),
         "slo_met": met,
@@ -331,14 +405,34 @@ def fleet(
 
 
 _FLEETS = Memo(32)  # the grid's and the cost ladder's fleets of the last few settings
+# Every candidate is solved on its own (elementwise), so solving them in two parts gives the same numbers.
+FIRST_CANDIDATES, REST_CANDIDATES = slice(0, 4), slice(4, None)
+_PER_CANDIDATE = ("candidates", "p95_before_network", "stable", "rho", "b")
 
 
-def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
-                      request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s) -> dict[str, np.ndarray]:
-    """``fleet``'s candidate fleet sizes with their p95, utilisation and batch (read-only arrays)."""
-    args = np.broadcast_arrays(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overhead_s, request_latency_s,
+def _joined(first: dict[str, np.ndarray], need: np.ndarray, rest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``first`` (all combinations, the first candidates) with ``rest`` (the other candidates of the
+    combinations where ``need``) on one candidate axis; elsewhere the rest is never picked (a first
+    candidate meets the SLO there) and holds no fleet (unstable, infinite p95)."""
+    out = dict(first)
+    fill = {"candidates": np.nan, "p95_before_network": np.inf, "stable": False, "rho": np.nan, "b": np.nan}
+    for name in _PER_CANDIDATE:
+        head = np.broadcast_to(first[name], need.shape + first[name].shape[-1:])
+        tail = np.full(need.shape + rest[name].shape[-1:], fill[name], dtype=rest[name].dtype)
+        tail[need] = rest[name]
+        out[name] = np.concatenate([head, tail], axis=-1)
+        out[name].flags.writeable = False
+    return out
+
+
+def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
+                      request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s,
+                      candidates: slice = slice(None)) -> dict[str, np.ndarray]:
+    """``fleet``'s candidate fleet sizes (the ``candidates`` part of them) with their p95 before the
+    network round trip, utilisation and batch (read-only arrays)."""
+    args = np.broadcast_arrays(batch_size, delay_s, miss_rps, hit_rps, batch_overhead_s, request_latency_s,
                                request_share_s, weight_bytes, bandwidth_bps, macs, ops_per_s)
-    B, d, miss, hit, rtt, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
+    B, d, miss, hit, t0, req_lat, req_share, wbytes, bw, macs_, ops = (a[..., None] for a in args)
 
     def t(b):
         return batch_time_s(b, t0, req_share, wbytes, bw, macs_, ops)
@@ -347,7 +441,7 @@ def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overh
     load = miss * t_full / B + hit * req_share  # busy instance-seconds per second at full batches
     n0 = np.maximum(1.0, np.ceil(load))
     candidates = np.concatenate(
-        [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)
+        [n0 + np.arange(16.0), np.ceil(n0 * np.geomspace(1.1, 64.0, 16))], axis=-1)[..., candidates]
     lam = miss / candidates  # misses per second reaching one instance
     with np.errstate(divide="ignore", invalid="ignore"):
         # An idle batcher holds the first request until the batch fills or the delay runs out.
@@ -365,18 +459,18 @@ def _fleet_candidates(batch_size, delay_s, miss_rps, hit_rps, rtt_s, batch_overh
         hit_share = np.where(miss + hit > 0, hit / (miss + hit), 0.0)
         q = np.clip((P95 - hit_share) / np.maximum(1.0 - hit_share, 1e-12), 0.0, 1.0)
     wait = _wait_quantile(q, rho, window, service, gamma)
-    p95_miss = np.where(stable, wait + service + req_lat + rtt, np.inf)
-    p95 = np.where(hit_share >= P95, req_lat + rtt, p95_miss)
+    p95_miss = np.where(stable, wait + service + req_lat, np.inf)
+    p95 = np.where(hit_share >= P95, req_lat, p95_miss)  # the round trip is added by ``fleet``
     per_request_busy = np.where(miss + hit > 0, (1.0 - hit_share) * t_full / B + hit_share * req_share,
                                 t_full / B)[..., 0]
-    out = {"candidates": candidates, "p95": p95, "stable": stable, "rho": rho, "b": b,
+    out = {"candidates": candidates, "p95_before_network": p95, "stable": stable, "rho": rho, "b": b,
            "per_request_busy": per_request_busy, "full_batch_s": t_full[..., 0]}
     for a in out.values():
         a.flags.writeable = False
     return out
 
 
-def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int = 100):
+def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int = 60):
     """Decay rate γ (1/s) of the wait behind full batches, ``P(wait > x) ∝ e^{−γx}``.
 
     With full batches of ``B`` taking ``t(B)`` and ``a = λ·t(B)`` arrivals per batch time, the number
@@ -384,19 +478,21 @@ def batch_wait_decay(arrivals_per_batch, max_batch, batch_time, iterations: int 
     Bailey 1954), and ``n`` waiting requests wait ``n/B`` batches: γ = B·ln z / t(B). Infinite without
     arrivals; 0 when ``a ≥ B`` (no steady state)."""
     a, B, t = np.broadcast_arrays(*(np.asarray(v, float) for v in (arrivals_per_batch, max_batch, batch_time)))
-    a_pos = np.maximum(a, 1e-300)
-    # y = ln z solves a(e^y − 1) = B·y: f is convex, f(0) = 0, f'(0) = a − B < 0, and
-    # e^y − 1 ≥ y + y²/2 puts the root below 2(B − a)/a. Bisection on log y.
-    lo = np.full(a.shape, np.log(1e-12))
-    hi = np.log(np.clip(2.0 * (B - a) / a_pos, 2e-12, 1e300))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            y = np.exp(mid)
-            past = a_pos * np.expm1(y) > B * y
-            lo = np.where(past, lo, mid)
-            hi = np.where(past, mid, hi)
-    gamma = B * np.exp(0.5 * (lo + hi)) / t
+    # y = ln z is the positive root of f(y) = e^y − 1 − r·y with r = B/a > 1: f is convex with its
+    # minimum at ln r, and e^y = 2r(1 + L)² > 1 + r·y at y = L + 2·ln(1 + L) + ln 2 (L = ln r). Newton's
+    # method from there, right of the root, falls monotonically onto it (a few steps, quadratic at the
+    # end) — the same root the bisection this replaced found, to float rounding.
+    r = B / np.maximum(a, 1e-300)
+    big_l = np.log(np.maximum(r, 1.0))
+    y = np.minimum(big_l + 2.0 * np.log1p(big_l) + math.log(2.0), 700.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i in range(iterations):
+            # the exact iterates only fall: a rise is rounding at the root, where y stays
+            new_y = np.minimum(y, y - (np.expm1(y) - r * y) / (np.exp(y) - r))
+            if i % 4 == 3 and np.array_equal(new_y, y, equal_nan=True):
+                break  # converged everywhere
+            y = new_y
+    gamma = B * y / t
     return np.where(a <= 0, np.inf, np.where(a < B, gamma, 0.0))
 
 
@@ -410,30 +506,38 @@ def batch_wait_survival(x, busy, window, residual, gamma):
 
 def _wait_survival(busy, window, residual, gamma):
     """``batch_wait_survival`` as a function of ``x`` alone, with what does not depend on ``x``
-    computed once (the quantile search below evaluates it 60 times). Call under np.errstate."""
+    computed once (the quantile search below evaluates it 42 times). Call under np.errstate."""
     has_window = window > 0
     window_or_1 = np.where(has_window, window, 1.0)
     gt = gamma * residual
     live = np.isfinite(gt) & (gt > 0)
     scale = np.where(live, -np.expm1(-gt) / gt, 0.0)  # (1 − e^{−γt})/(γt)
     has_gamma = gamma > 0
-    idle = 1.0 - busy
+    idle_filling = np.where(has_window, 1.0 - busy, 0.0)  # an idle batcher that holds requests
+    # The arithmetic of batch_wait_survival's formula, with signs moved onto the constants
+    # (−γ·m = (−γ)·m, −a/b = a/(−b) exactly) and clamps that cannot bind for x ≥ 0 left out.
+    neg_gamma, neg_gt = -gamma, -gt
 
-    def survival(x):
-        x = np.maximum(x, 0.0)
-        fill = np.where(has_window, np.clip(1.0 - x / window_or_1, 0.0, 1.0), 0.0)
-        decay = np.where(x > 0, gamma * np.minimum(x, residual), 0.0)
-        ramp = np.where(live, -np.expm1(-decay) / gt, 0.0)
-        inside = np.clip(1.0 - x / residual, 0.0, 1.0) + ramp
-        beyond = np.where(has_gamma, np.exp(-gamma * (x - residual)) * scale, 1.0)
+    def survival(x, positive: bool = False):
+        """``positive``: every x > 0 (the quantile search), which makes the x ≤ 0 cases moot."""
+        if not positive:
+            x = np.maximum(x, 0.0)
+        fill = np.maximum(1.0 - x / window_or_1, 0.0)  # ≤ 1 as x ≥ 0
+        held = np.minimum(x, residual)
+        if not positive:
+            held = np.where(x > 0, held, 0.0)
+        ramp = np.where(live, np.expm1(neg_gamma * held) / neg_gt, 0.0)
+        inside = np.maximum(1.0 - x / residual, 0.0) + ramp
+        beyond = np.where(has_gamma, np.exp(neg_gamma * (x - residual)) * scale, 1.0)
         busy_part = np.where(x <= residual, inside, beyond)
-        return idle * fill + busy * busy_part
+        return idle_filling * fill + busy * busy_part
 
     return survival
 
 
-def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
-    """The ``q``-quantile of the wait of ``batch_wait_survival`` (bisection, all entries at once)."""
+def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 42):
+    """The ``q``-quantile of the wait of ``batch_wait_survival`` (bisection, all entries at once, to
+    2^-42 ≈ 2e-13 of the bracket, which is about the size of the answer unless the answer is ~0)."""
     q, busy, window, residual, gamma = np.broadcast_arrays(q, busy, window, residual, gamma)
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = np.where(np.isfinite(gamma) & (gamma > 0),
@@ -446,7 +550,7 @@ def _wait_quantile(q, busy, window, residual, gamma, iterations: int = 60):
         survival = _wait_survival(busy, window, residual, gamma)
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
-            above = survival(mid) > level
+            above = survival(mid, positive=True) > level  # mid > 0: lo ≥ 0 < hi
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
     return np.where(gamma > 0, 0.5 * (lo + hi), np.inf)
@@ -775,14 +879,20 @@ def _finite(*names):
     return lambda r: all(isinstance(r[n], (int, float)) and math.isfinite(r[n]) and r[n] > 0 for n in names)
 
 
+PARETO_CHART_FIELDS = ("hardware", "precision", "batch_size", "p95_ms", "cost_per_million", "instances")
+
+
 def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     params, series = result["params"], result["series"]
     slo = params["slo_ms"]
     pareto = _records(series["pareto"], _finite("p95_ms", "cost_per_million"))
-    for r in pareto:
-        r["meets"] = "meets SLO" if r["slo_met"] else "misses SLO"
-    cheapest = [r for r in pareto if r["cheapest_meeting_slo"]]
-    front = sorted((r for r in pareto if r["on_front"]), key=lambda r: r["p95_ms"])
+    cheapest = [i for i, r in enumerate(pareto) if r["cheapest_meeting_slo"]]
+    front = sorted((i for i, r in enumerate(pareto) if r["on_front"]), key=lambda i: pareto[i]["p95_ms"])
+    # Each point carries only what the chart draws or its tooltip shows: the data goes to the page on
+    # every change, and the pareto grid is most of it.
+    pareto = [{k: r[k] for k in PARETO_CHART_FIELDS} | {"meets": "meets SLO" if r["slo_met"] else "misses SLO"}
+              for r in pareto]
+    cheapest, front = [pareto[i] for i in cheapest], [pareto[i] for i in front]
     log = {"type": "log"}
     tooltip = [{"field": f, "type": t} for f, t in (
         ("hardware", "nominal"), ("precision", "nominal"), ("batch_size", "quantitative"),

@@ -42,16 +42,27 @@ class Dataset:
     feature_names: tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=1)
 def _read_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    survived, male, age, pclass = [], [], [], []
+    """survived, male, age (NaN when unknown), pclass; read once (every seed splits the same rows)."""
     with DATA_FILE.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            survived.append(int(row["survived"]))
-            male.append(row["sex"] == "male")
-            age.append(float(row["age"]) if row["age"] else np.nan)
-            pclass.append(int(row["pclass"]))
-    return (np.array(survived, float), np.array(male, float), np.array(age, float),
-            np.array(pclass, int))
+        rows = csv.reader(fh)
+        col = {name: i for i, name in enumerate(next(rows))}
+        survived, sex, age, pclass = (col[k] for k in ("survived", "sex", "age", "pclass"))
+        table = [(r[survived], r[sex], r[age], r[pclass]) for r in rows]
+    arrays = (np.array([int(r[0]) for r in table], float), np.array([r[1] == "male" for r in table], float),
+              np.array([float(r[2]) if r[2] else np.nan for r in table], float),
+              np.array([int(r[3]) for r in table], int))
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array without NaNs (that function imports numpy.ma, ~80 ms in Pyodide)."""
+    s = np.sort(values)
+    mid = s.size // 2
+    return float(s[mid]) if s.size % 2 else float((s[mid - 1] + s[mid]) / 2.0)
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,7 +75,7 @@ def titanic(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     test, train = order[:n_test], order[n_test:]
     age_missing = np.isnan(age)
     train_ages = age[train][~age_missing[train]]
-    filled = np.where(age_missing, np.median(train_ages), age)
+    filled = np.where(age_missing, _median(train_ages), age)
     age_z = (filled - train_ages.mean()) / train_ages.std()
     X = np.column_stack([male, age_z, age_missing, pclass == 2, pclass == 3]).astype(float)
     arrays = [X[train], y[train], X[test], y[test]]
@@ -194,3 +205,103 @@ def n_params(layers: Layers) -> int:
 
 def copy_layers(layers: Layers) -> Layers:
     return [{k: v.copy() for k, v in layer.items()} for layer in layers]
+
+
+def batch_index_array(n_rows: int, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
+    """``batch_indices`` as one (steps, batch) array: the same batches, drawn with one permutation call
+    per epoch rather than one Python step per batch."""
+    rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, n_rows)
+    per_epoch = n_rows // batch_size
+    epochs = max(1, -(-steps // per_epoch))
+    orders = np.stack([rng.permutation(n_rows) for _ in range(epochs)])[:, :per_epoch * batch_size]
+    return orders.reshape(-1, batch_size)[:steps]
+
+
+def train_stack(
+    models: Sequence[Layers],
+    X: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    soft_targets: np.ndarray | None = None,
+    temperature: float = 1.0,
+    masks: Sequence[Layers] | None = None,
+    hard_weight: float = 0.0,
+    start_step: int = 0,
+    checkpoints: Sequence[int] = (),
+) -> dict[int, list[Layers]]:
+    """``train`` for several models of one shape at once, on the same minibatches, with the same update
+    (equal up to float rounding: sums run in another order). Each step is a few stacked numpy calls for
+    all the models, which is what costs in Pyodide; losses are not computed.
+
+    The models are taken to have done ``start_step`` steps already (a run continued from a checkpoint
+    sees the batches of the uninterrupted run). Returns the models after ``steps`` steps, and after each
+    of ``checkpoints`` in between, keyed by step. One or two layers (logistic regression or the MLP)."""
+    n_models, n_layers = len(models), len(models[0])
+    if n_layers not in (1, 2):
+        raise ValueError(f"train_stack handles 1 or 2 layers, not {n_layers}")
+    # Feature-major layout (units × rows), the fast one for numpy's matmul without BLAS as in Pyodide.
+    # The first layer's bias is the last column of its transposed weights, fed by a row of ones: one
+    # product gives the pre-activations and one the weight and bias gradients.
+    def stacked(source: Sequence[Layers]) -> list[np.ndarray]:
+        first = np.stack([np.hstack([m[0]["W"].T, m[0]["b"][:, None]]) for m in source])
+        if n_layers == 1:
+            return [first]
+        return [first, np.stack([m[1]["W"].T for m in source]), np.stack([m[1]["b"] for m in source])[:, :, None]]
+
+    params = stacked(models)
+    mask = None if masks is None else stacked(masks)
+    idx = batch_index_array(X.shape[0], steps, batch_size, seed)[start_step:]
+    n = idx.shape[1]
+    Xb = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)[idx]  # (steps, batch, features + 1)
+    XbT = np.ascontiguousarray(Xb.transpose(0, 2, 1))
+    # −lr · dLoss/dlogit of ``loss_and_grads`` (the step, so every gradient below is the update), with
+    # σ(u) = (1 + tanh(u/2))/2 expanded: T·(σ(z/T) − t)/n = tanh(z/(2T))·T/(2n) + T·(1/2 − t)/n, and the
+    # hard-label part likewise.
+    T, w = float(temperature), float(hard_weight) if soft_targets is not None else 0.0
+    targets = y if soft_targets is None else soft_targets
+    soft_gain, hard_gain = -lr * (1.0 - w) * T / (2 * n), -lr * w / (2 * n)
+    offsets = (-lr * ((1.0 - w) * T * (0.5 - targets) + w * (0.5 - y)) / n)[idx]  # (steps, batch)
+    soft_scale = 0.5 / T
+    ones = np.ones((n, 1))
+    want = {int(c) - start_step for c in checkpoints if start_step < c < steps}
+    saved: dict[int, list[Layers]] = {}
+
+    def unstack(ps: list[np.ndarray]) -> list[Layers]:
+        out = []
+        for j in range(n_models):
+            layers = [{"W": ps[0][j, :, :-1].T.copy(), "b": ps[0][j, :, -1].copy()}]
+            if n_layers == 2:
+                layers.append({"W": ps[1][j].T.copy(), "b": ps[2][j, :, 0].copy()})
+            out.append(layers)
+        return out
+
+    for step in range(idx.shape[0]):
+        x, xT = Xb[step], XbT[step]
+        if n_layers == 1:
+            z = params[0] @ xT  # (models, 1, batch)
+        else:
+            W1, w2, b2 = params  # w2 is a row: (models, 1, hidden)
+            hidden = np.maximum(W1 @ xT, 0.0)  # (models, hidden, batch)
+            z = w2 @ hidden + b2
+        delta = np.tanh(z * soft_scale) * soft_gain + offsets[step]
+        if w:
+            delta += np.tanh(z * 0.5) * hard_gain
+        if n_layers == 1:
+            params[0] += delta @ x
+        else:
+            # dW1[i, k] = w2[i] · Σ_n [hidden[i, n] > 0] · delta[n] · x[n, k]: the ReLU's 0/1 slope as
+            # sign(hidden) (hidden ≥ 0), and the products with w2 and delta taken on the small sides.
+            W1 += w2.mT * (np.sign(hidden) @ (delta.mT * x))
+            w2 += delta @ hidden.mT
+            b2 += delta @ ones
+        if mask is not None:
+            for p, m in zip(params, mask):
+                p *= m
+        if step + 1 in want:
+            saved[start_step + step + 1] = unstack(params)
+    saved[start_step + idx.shape[0]] = unstack(params)
+    return saved

@@ -363,6 +363,8 @@ def test_runs_resume_where_they_stopped_and_stop_at_their_target():
     for a, b in zip(whole, resumed):  # identical: a run does not depend on where its blocks start
         for x, y in zip((a.train_loss, a.test_loss, a.test_accuracy), (b.train_loss, b.test_loss, b.test_accuracy)):
             np.testing.assert_array_equal(x, y)
+    early = max(float(run.test_loss[5]) for run in whole)  # every run gets there in the first block
+    assert [run.steps for run in _fast(sizes, batches, lrs, 90, 3, 2, targets=[early] * 3)] == [25] * 3
     target = float(whole[0].test_loss[60])
     stopped = _fast(sizes, batches, lrs, 90, 3, 2, targets=[target] * 3)
     for full, run in zip(whole, stopped):

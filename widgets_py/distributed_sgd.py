@@ -118,14 +118,24 @@ def batch_rows(n_rows: int, batch: int, seed: int, start: int, stop: int) -> np.
 @dataclass(frozen=True)
 class _Distinct:
     """Distinct feature rows of the training and held-out sets together: training rows first, then
-    rows in both, then held-out only, so each set's rows are one slice. X has a ones column (biases)."""
+    rows in both, then held-out only, so each set's rows are one slice.
 
-    X: np.ndarray  # (U, features + 1)
+    The first layer is computed by parts. All columns but the one with the most values (age) take
+    few values together (sex, class, age missing): rows sharing them form a group, and the rows are
+    sorted so each group is a run of consecutive rows. A unit's input is then the group's part (one
+    small matmul per run) plus the continuous column times its weight, and the gradients sum over
+    runs: a few passes over the rows instead of a matmul as wide as the features."""
+
+    X: np.ndarray  # (U, features + 1): the continuous column first, then the others and a ones column
+    columns: np.ndarray  # X's feature columns as columns of the data (the ones column is extra)
     n_train_rows: int  # rows [0, n_train_rows) occur in the training set
     test_start: int  # rows [test_start, U) occur in the held-out set
     train_id: np.ndarray  # distinct row of each training passenger
     test_count: np.ndarray  # held-out passengers per row in [test_start, U)
     test_survivors: np.ndarray  # of whom survived
+    run_lengths: np.ndarray  # rows in each run, in order
+    run_X: np.ndarray  # (runs, features): each run's columns but the continuous one, and the ones column
+    train_run_starts: np.ndarray  # first row of each run within the training rows
 
     @classmethod
     def of(cls, X, X_test, y_test) -> "_Distinct":
@@ -133,15 +143,23 @@ class _Distinct:
         inverse = inverse.ravel()
         in_train = np.bincount(inverse[:len(X)], minlength=len(rows)) > 0
         in_test = np.bincount(inverse[len(X):], minlength=len(rows)) > 0
-        order = np.argsort(np.where(in_train, np.where(in_test, 1, 0), 2), kind="stable")
+        segment = np.where(in_train, np.where(in_test, 1, 0), 2)
+        continuous = int(np.argmax([len(np.unique(col)) for col in rows.T]))
+        columns = np.array([continuous] + [i for i in range(rows.shape[1]) if i != continuous])
+        _, group = np.unique(rows[:, columns[1:]], axis=0, return_inverse=True)
+        order = np.lexsort((rows[:, continuous], group.ravel(), segment))
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        n_train_rows, test_start = int(in_train.sum()), int((~in_test[order]).argmin())
+        n_train_rows, test_start = int(in_train.sum()), int((segment[order] == 0).sum())
         test_id = rank[inverse[len(X):]]
-        return cls(np.column_stack([rows[order], np.ones(len(rows))]), n_train_rows, test_start,
-                   rank[inverse[:len(X)]],
+        Xs = np.column_stack([rows[order][:, columns], np.ones(len(rows))])
+        key = np.column_stack([segment[order], group.ravel()[order]])
+        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1)])
+        return cls(Xs, columns, n_train_rows, test_start, rank[inverse[:len(X)]],
                    np.bincount(test_id, minlength=len(rows))[test_start:].astype(float),
-                   np.bincount(test_id, weights=y_test, minlength=len(rows))[test_start:])
+                   np.bincount(test_id, weights=y_test, minlength=len(rows))[test_start:],
+                   np.diff(np.r_[starts, len(rows)]), Xs[starts, 1:],
+                   starts[starts < n_train_rows])
 
 
 _DISTINCT: dict[tuple[int, int, int], tuple[tuple, _Distinct]] = {}
@@ -155,42 +173,58 @@ def _distinct(X, X_test, y_test) -> _Distinct:
     return hit[1]
 
 
-# C runs' weights are stacked per layer as W with the biases as one more row, (C, in + 1, out): the
-# input carries a ones column, so the first layer is one matmul. In Pyodide numpy's per-call cost
-# dominates arrays this small, so a step is a fixed handful of calls whatever the number of runs.
+# C runs' weights are stacked per layer, transposed, with the biases as one more column: (C, out,
+# in + 1); the first layer's columns follow _Distinct.X's. Activations are (C, units, rows): numpy's
+# inner loops then run along the ~300 rows rather than the 16 units, which matters for the products
+# that broadcast. In Pyodide numpy's per-call cost dominates arrays this small, so a step is a fixed
+# handful of calls whatever the number of runs.
 
 
-def _stacked(layers, copies: int) -> list[np.ndarray]:
-    return [np.repeat(np.concatenate([layer["W"], layer["b"][None, :]])[None], copies, axis=0) for layer in layers]
+def _stacked(layers, copies: int, columns: np.ndarray) -> list[np.ndarray]:
+    first = np.concatenate([layers[0]["W"][columns], layers[0]["b"][None, :]])
+    return [np.repeat(W.T[None], copies, axis=0)
+            for W in [first] + [np.concatenate([layer["W"], layer["b"][None, :]]) for layer in layers[1:]]]
 
 
-def _forward(weights, X: np.ndarray):
-    """-> (hidden activations per layer, logits (C, rows)) on the distinct rows X (with ones column)."""
-    hidden, z = [], X @ weights[0]
+def _forward(weights, rows: _Distinct):
+    """-> (hidden activations (C, units, rows) per layer, logits (C, rows)) on the distinct rows."""
+    W = weights[0]
+    z = np.repeat(W[:, :, 1:] @ rows.run_X.T, rows.run_lengths, axis=2)  # each run's part, on its rows
+    z += W[:, :, :1] * rows.X[:, 0]
+    hidden = []
     for W in weights[1:]:
         hidden.append(np.maximum(z, 0.0))
-        z = hidden[-1] @ W[:, :-1] + W[:, -1:]
-    return hidden, z[:, :, 0]
+        z = W[:, :, :-1] @ hidden[-1] + W[:, :, -1:]
+    return hidden, z[:, 0]
 
 
-def _gradients(weights, X: np.ndarray, hidden, delta: np.ndarray) -> list[np.ndarray]:
-    """Per-layer gradients from dloss/dlogit ``delta`` (C, rows, 1) over the first rows of X, given the
-    hidden activations of the forward pass (on ``weights``) that the delta came from."""
-    n = delta.shape[1]
+def _first_layer_gradient(rows: _Distinct, delta: np.ndarray) -> np.ndarray:
+    """delta Xᵀ over the training rows, by parts: the continuous column, then the sums over each run."""
+    n = delta.shape[-1]
+    continuous = delta @ rows.X[:n, :1]
+    runs = np.add.reduceat(delta, rows.train_run_starts, axis=2) @ rows.run_X[:len(rows.train_run_starts)]
+    return np.concatenate([continuous, runs], axis=2)
+
+
+def _gradients(weights, rows: _Distinct, hidden, delta: np.ndarray) -> list[np.ndarray]:
+    """Per-layer gradients from dloss/dlogit ``delta`` (C, 1, training rows), given the hidden
+    activations of the forward pass (on ``weights``) that the delta came from."""
+    n = delta.shape[-1]
     grads = [None] * len(weights)
     for i in range(len(weights) - 1, 0, -1):
-        h = hidden[i - 1][:, :n]
-        grads[i] = np.concatenate([h.transpose(0, 2, 1) @ delta, np.add.reduce(delta, axis=1, keepdims=True)], axis=1)
-        w = weights[i][:, :-1]
-        if i == 1 and delta.shape[-1] == 1:
-            # One hidden layer under one logit: Xᵀ((δ wᵀ) ⊙ M) = ((X ⊙ δ)ᵀ M) ⊙ wᵀ, M the ReLU's on/off
-            # pattern: the 16-wide arrays are multiplied once instead of three times.
-            g = (X[:n] * delta).transpose(0, 2, 1) @ np.sign(h)
+        h = hidden[i - 1][:, :, :n]
+        grads[i] = np.concatenate([delta @ h.transpose(0, 2, 1), np.add.reduce(delta, axis=2, keepdims=True)],
+                                  axis=2)
+        w = weights[i][:, :, :-1]
+        if i == 1 and delta.shape[1] == 1:
+            # One hidden layer under one logit: ((w δ) ⊙ M) Xᵀ = w ⊙ ((δ ⊙ M) Xᵀ), M the ReLU's on/off
+            # pattern, so the first layer's sums run before the product with w.
+            g = _first_layer_gradient(rows, delta * (h > 0))
             g *= w.transpose(0, 2, 1)
             grads[0] = g
             return grads
-        delta = (delta @ w.transpose(0, 2, 1)) * (h > 0)
-    grads[0] = X[:n].T @ delta
+        delta = (w.transpose(0, 2, 1) @ delta) * (h > 0)
+    grads[0] = _first_layer_gradient(rows, delta)
     return grads
 
 
@@ -232,8 +266,8 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
     test_gain = rows.test_survivors - (rows.test_count - rows.test_survivors)  # right if z > 0, minus if z ≤ 0
     test_non_survivors = n_test - rows.test_survivors.sum()
     if runs is None:
-        weights = _stacked(layers, n_runs)
-        history = deque([(weights, *_forward(weights, rows.X))], maxlen=staleness + 1)
+        weights = _stacked(layers, n_runs, rows.columns)
+        history = deque([(weights, *_forward(weights, rows))], maxlen=staleness + 1)
         first, done = 0, [[] for _ in range(n_runs)]
     else:  # stack the runs' kept steps back together
         first = runs[0].steps
@@ -270,8 +304,8 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
         constant = half - survivors
         seen_logits = np.empty((len(active), n_block, u_train))
         test_logits = np.empty((len(active), n_block, len(rows.X) - t0))
-        delta = np.empty((len(active), u_train, 1))
-        d = delta[:, :, 0]
+        delta = np.empty((len(active), 1, u_train))
+        d = delta[:, 0]
         for j in range(n_block):
             seen, hidden, z = history[0]  # the weights this step's gradients are computed on
             z = z[:, :u_train]
@@ -280,9 +314,9 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
             np.tanh(d, out=d)
             d *= half[:, j]
             d += constant[:, j]
-            grads = _gradients(seen, rows.X, hidden, delta)
+            grads = _gradients(seen, rows, hidden, delta)
             weights = [W - lr3 * g for W, g in zip(history[-1][0], grads)]
-            hidden, z = _forward(weights, rows.X)
+            hidden, z = _forward(weights, rows)
             history.append((weights, hidden, z))
             test_logits[:, j] = z[:, t0:]
         train_loss = (2 * half * np.logaddexp(0.0, seen_logits) - survivors * seen_logits).sum(axis=-1)
@@ -298,7 +332,9 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
             if stop == steps or (reached is not None and reached.any()):
                 finish(j, r, start + int(reached.argmax()) + 1 if reached is not None and reached.any() else None)
                 keep[j] = False
-        if not keep.all() and keep.any():
+        if not keep.any():
+            break
+        if not keep.all():
             active, lr = active[keep], lr[keep]
             lr3 = lr[:, None, None]
             history = deque([([W[keep] for W in w], [h[keep] for h in hidden], z[keep]) for w, hidden, z in history],

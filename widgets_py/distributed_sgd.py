@@ -26,7 +26,7 @@ where numpy's per-call cost and the arithmetic of a Python loop over workers and
   training set, whatever the batch, and the held-out set is evaluated on its distinct rows alongside.
 * Several runs (worker counts, learning rates) advance in lockstep as stacked weight tensors, their
   batch rows taken for many steps at once from the same seeded shuffles as ``ml.batch_indices``
-  (cached per seed, since drawing them dominates in Pyodide); held-out losses are computed per block
+  (cached per seed: drawing them is slow in Pyodide); held-out losses are computed per block
   of steps, and a run that only has to reach a target loss stops at the first block where it does.
 
 Tests hold ``train_runs`` to ``train_workers`` (and so to ``ml.train``) to float tolerance.

@@ -89,15 +89,12 @@ class _Shuffles:
     def __init__(self, n_rows: int, seed: int):
         self._rng = np.random.default_rng(seed)
         self._orders: list[np.ndarray] = []
-        self._stacked = np.empty((0, n_rows), np.int32)
         self.n_rows = n_rows
 
     def epochs(self, first: int, stop: int) -> np.ndarray:
         while len(self._orders) < stop:
             self._orders.append(self._rng.permutation(self.n_rows).astype(np.int32))
-        if len(self._stacked) < stop:
-            self._stacked = np.stack(self._orders)
-        return self._stacked[first:stop]
+        return np.stack(self._orders[first:stop])
 
 
 @functools.lru_cache(maxsize=2)

@@ -321,16 +321,72 @@ def test_stale_gradients_use_old_weights():
     np.testing.assert_allclose(layers[0]["W"], expected[0]["W"], rtol=1e-12)
 
 
-def test_sweep_shortcut_agrees_with_per_worker_training():
+def _reference(sizes, workers, batch, steps, lr, seed, staleness):
     data = ml.titanic()
-    init = ml.init_layers([5, 16, 1], seed=0)
-    _, _, test_loss, _ = distributed_sgd.train_workers(init, data.X_train, data.y_train, 4, 16, 60, 0.8, 0,
-                                                       1, data.X_test, data.y_test)
-    target = float(test_loss[30])
-    expected = int(np.argmax(test_loss <= target)) + 1
-    got = distributed_sgd.steps_to_reach(init, data.X_train, data.y_train, 64, 60, 0.8, 0, 1,
-                                         data.X_test, data.y_test, target)
-    assert got == expected
+    init = ml.init_layers(sizes, seed)
+    return distributed_sgd.train_workers(init, data.X_train, data.y_train, workers, batch, steps, lr, seed,
+                                         staleness, data.X_test, data.y_test)[1:]
+
+
+def _fast(sizes, global_batches, lrs, steps, seed, staleness, **kwargs):
+    data = ml.titanic()
+    return distributed_sgd.train_runs(ml.init_layers(sizes, seed), data.X_train, data.y_train, data.X_test,
+                                      data.y_test, global_batches, lrs, steps, seed, staleness, **kwargs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.sampled_from([[5, 1], [5, 16, 1], [5, 4, 3, 1]]), workers=st.integers(1, 12),
+       batch=st.integers(1, 80), steps=st.integers(1, 90), lr=st.floats(1e-3, 3.0), seed=st.integers(0, 2**31 - 1),
+       staleness=st.integers(0, 4))
+def test_lockstep_runs_match_per_worker_training(sizes, workers, batch, steps, lr, seed, staleness):
+    """The lab's fast path (distinct rows, stacked runs, blocks of steps) against the per-worker loop:
+    K workers of batch b and one worker of batch b, trained together, each equal to its reference."""
+    batch = min(batch, 982 // workers)
+    runs = _fast(sizes, [workers * batch, batch], [lr, lr / 2], steps, seed, staleness)
+    for run, reference in zip(runs, [_reference(sizes, workers, batch, steps, lr, seed, staleness),
+                                     _reference(sizes, 1, batch, steps, lr / 2, seed, staleness)]):
+        for got, expected in zip((run.train_loss, run.test_loss, run.test_accuracy), reference):
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch, start, stop", [(16, 0, 200), (670, 5, 37), (982, 3, 9), (5000, 0, 4), (300, 7, 8)])
+def test_batch_rows_are_the_batch_indices_stream(batch, start, stop):
+    expected = np.array(list(ml.batch_indices(982, stop, batch, seed=11)))[start:]
+    np.testing.assert_array_equal(distributed_sgd.batch_rows(982, batch, 11, start, stop), expected)
+
+
+def test_runs_resume_where_they_stopped_and_stop_at_their_target():
+    sizes, batches, lrs = [5, 16, 1], [64, 16, 320], [0.8, 0.2, 4.0]
+    whole = _fast(sizes, batches, lrs, 90, 3, 2)
+    half = _fast(sizes, batches, lrs, 40, 3, 2)
+    resumed = _fast(sizes, batches, lrs, 90, 3, 2, runs=half)
+    for a, b in zip(whole, resumed):  # identical: a run does not depend on where its blocks start
+        for x, y in zip((a.train_loss, a.test_loss, a.test_accuracy), (b.train_loss, b.test_loss, b.test_accuracy)):
+            np.testing.assert_array_equal(x, y)
+    early = max(float(run.test_loss[5]) for run in whole)  # every run gets there in the first block
+    assert [run.steps for run in _fast(sizes, batches, lrs, 90, 3, 2, targets=[early] * 3)] == [25] * 3
+    target = float(whole[0].test_loss[60])
+    stopped = _fast(sizes, batches, lrs, 90, 3, 2, targets=[target] * 3)
+    for full, run in zip(whole, stopped):
+        expected = np.flatnonzero(full.test_loss <= target)
+        assert run.steps_to_target == (int(expected[0]) + 1 if expected.size else None)
+        if run.steps_to_target is not None:  # stopped at the end of the block in which it got there
+            assert run.steps == min(90, -(-run.steps_to_target // distributed_sgd.BLOCK_STEPS)
+                                    * distributed_sgd.BLOCK_STEPS)
+            np.testing.assert_array_equal(run.test_loss, full.test_loss[:run.steps])
+
+
+def test_lab_reads_and_extends_its_runs_as_a_fresh_lab_would():
+    """A longer lab_steps trains on from the remembered runs, a shorter one reads their prefix; both
+    give what an empty memo gives."""
+    outs = {}
+    for steps in (60, 140, 35, 140):
+        outs.setdefault(steps, []).append(W.run({"lab_steps": steps, "lab_workers": 10, "lab_batch": 40}))
+    for steps in (60, 140, 35):
+        dt.lab_cache_clear()
+        fresh = W.run({"lab_steps": steps, "lab_workers": 10, "lab_batch": 40})
+        for out in outs[steps]:
+            assert out == fresh
 
 
 def test_default_lab_learns_and_shows_diminishing_returns():
@@ -381,16 +437,15 @@ def test_deterministic():
 
 @pytest.fixture
 def counted_training(monkeypatch):
-    """Count the real training runs (workers × steps loops) behind the lab, from an empty memo."""
-    calls = {"train_workers": 0, "steps_to_reach": 0}
-    for name in calls:
-        real = getattr(distributed_sgd, name)
+    """Count the real training (runs × steps) behind the lab, from an empty memo."""
+    calls = {"runs": 0}
+    real = distributed_sgd.train_runs
 
-        def counting(*args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(*args, **kwargs)
+    def counting(layers, X, y, X_test, y_test, global_batches, *args, **kwargs):
+        calls["runs"] += len(global_batches)
+        return real(layers, X, y, X_test, y_test, global_batches, *args, **kwargs)
 
-        monkeypatch.setattr(distributed_sgd, name, counting)
+    monkeypatch.setattr(distributed_sgd, "train_runs", counting)
     dt.lab_cache_clear()
     yield calls
     dt.lab_cache_clear()
@@ -403,7 +458,7 @@ def test_cluster_only_change_reuses_the_lab_training(counted_training):
     base = {"lab_steps": 40}
     first = W.run(base)
     trained = dict(counted_training)
-    assert trained["train_workers"] == 2 and trained["steps_to_reach"] > 0  # K workers + the one-worker target
+    assert trained["runs"] > 2  # K workers, the one-worker target and the sweep
     for change in ({"zero_stage": 2}, {"nodes": 4}, {"gpu": "H100-SXM"}, {"tp": 2}, {"schedule": "gpipe"},
                    {"link_latency_us": 50.0}, {"lab_sample_us": 100.0}):
         again = W.run({**base, **change})
@@ -427,7 +482,7 @@ def test_changing_a_training_parameter_retrains(counted_training, change):
     first = W.run(base)
     before = dict(counted_training)
     changed = W.run({**base, **change})
-    assert counted_training["train_workers"] > before["train_workers"]
+    assert counted_training["runs"] > before["runs"]
     assert changed["series"]["lab_curve"]["test_loss"] != first["series"]["lab_curve"]["test_loss"]
     assert W.run(base) == first  # and the first set-up is still remembered, unchanged
 

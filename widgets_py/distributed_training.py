@@ -44,7 +44,7 @@ reaches by the end, which is where adding workers stops paying.
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -381,65 +381,81 @@ def _lab_layers(model: str, seed: int):
     return ml.init_layers(sizes, seed)
 
 
-# Training is the slow part of the widget (tens of milliseconds, ~3× that in Pyodide) and depends
-# only on the lab's training parameters, so a control change in Part A (cluster, strategy, links)
-# must not redo it. Small LRU memos keyed by exactly what each run depends on; the simulated clock
-# (Part A's links) is applied per call. Callers get copies: the cached arrays are never handed out.
-_LAB_CACHE_RUNS = 16
+# Training is the slow part of the widget and depends only on the lab's training parameters, so a
+# control change in Part A (cluster, strategy, links) must not redo it. A small LRU memo of runs keyed
+# by exactly what a run depends on (model, seed, staleness, global batch, learning rate); a run asked
+# for more steps than it has trains on from where it stopped (its curves so far are the prefix), one
+# asked for fewer reads its prefix. The runs a call misses are trained together in one
+# ``distributed_sgd.train_runs``. The simulated clock (Part A's links) is applied per call. Callers get
+# copies: the cached arrays are never handed out.
+_LAB_CACHE_RUNS = 24
+_lab_memo: OrderedDict[tuple, distributed_sgd.Run] = OrderedDict()
 
 
-@functools.lru_cache(maxsize=_LAB_CACHE_RUNS)
-def _lab_run(model: str, seed: int, workers: int, batch: int, steps: int, lr: float, staleness: int):
-    """Per-step training loss, held-out loss and accuracy of K workers (read-only arrays)."""
+def _lab_runs(model: str, seed: int, staleness: int, runs, steps: int, target: float | None = None):
+    """The memo's runs for each (global batch, learning rate), trained to ``steps`` or, with a target,
+    until their held-out loss reaches it (at most ``steps``)."""
+    keys = [(model, seed, staleness, b, lr) for b, lr in runs]
+    todo: dict[int, list[tuple]] = {}  # keys to train on, grouped by the step they are at
+    for key in dict.fromkeys(keys):
+        run = _lab_memo.get(key)
+        trained = 0 if run is None else run.steps
+        reached = run is not None and target is not None and _first_step_at_most(run.test_loss, target) is not None
+        if trained < steps and not reached:
+            todo.setdefault(trained, []).append(key)
     data = ml.titanic()
-    _, *curves = distributed_sgd.train_workers(_lab_layers(model, seed), data.X_train, data.y_train, workers,
-                                               batch, steps, lr, seed, staleness, data.X_test, data.y_test)
-    for curve in curves:
-        curve.flags.writeable = False
-    return tuple(curves)
-
-
-@functools.lru_cache(maxsize=4 * _LAB_CACHE_RUNS)
-def _lab_steps_to_target(model: str, seed: int, global_batch: int, steps: int, lr: float, staleness: int,
-                         target: float) -> int | None:
-    data = ml.titanic()
-    return distributed_sgd.steps_to_reach(_lab_layers(model, seed), data.X_train, data.y_train, global_batch,
-                                          steps, lr, seed, staleness, data.X_test, data.y_test, target)
+    for trained, group in todo.items():
+        earlier = [_lab_memo[k] for k in group] if trained else None
+        for key, run in zip(group, distributed_sgd.train_runs(
+                _lab_layers(model, seed), data.X_train, data.y_train, data.X_test, data.y_test,
+                [k[3] for k in group], [k[4] for k in group], steps, seed, staleness,
+                targets=[target] * len(group), runs=earlier)):
+            for curve in (run.train_loss, run.test_loss, run.test_accuracy):
+                curve.flags.writeable = False
+            _lab_memo[key] = run
+    for key in keys:
+        _lab_memo.move_to_end(key)
+    while len(_lab_memo) > _LAB_CACHE_RUNS:
+        _lab_memo.popitem(last=False)
+    return [_lab_memo[k] for k in keys]
 
 
 def lab_cache_clear() -> None:
-    _lab_run.cache_clear()
-    _lab_steps_to_target.cache_clear()
+    _lab_memo.clear()
+
+
+def _first_step_at_most(curve: np.ndarray, target: float) -> int | None:
+    reached = curve <= target
+    return int(reached.argmax()) + 1 if reached.any() else None
 
 
 def lab(p: dict[str, Any]) -> dict[str, Any]:
     data = ml.titanic()
     weights = ml.n_params(_lab_layers(p["lab_model"], p["lab_seed"]))
     staleness = p["staleness"] if p["mode"] == "parameter_server" else 0
-    K, steps = p["lab_workers"], p["lab_steps"]
+    K, steps, batch = p["lab_workers"], p["lab_steps"], p["lab_batch"]
+    trained = (p["lab_model"], p["lab_seed"], staleness)
 
-    def lr(workers):
-        return p["lab_lr"] * (workers if p["lab_lr_scaling"] == "linear" else 1)
+    def run(workers):  # a run of `workers` workers is one of global batch workers × batch (distributed_sgd)
+        return workers * batch, p["lab_lr"] * (workers if p["lab_lr_scaling"] == "linear" else 1)
 
-    def run(workers):
-        return [curve.copy() for curve in _lab_run(p["lab_model"], p["lab_seed"], workers, p["lab_batch"], steps,
-                                                   lr(workers), staleness)]
-
-    train_loss, test_loss, test_acc = run(K)
+    k_run, single = _lab_runs(*trained, [run(K), run(1)], steps)
+    train_loss, test_loss, test_acc = (c[:steps].copy() for c in (k_run.train_loss, k_run.test_loss,
+                                                                     k_run.test_accuracy))
+    single_loss = single.test_loss[:steps]
     compute, comm, step = (float(x[0]) for x in _lab_step_times(p, np.array([K]), weights))
 
     # The sweep: how soon does each worker count reach the held-out loss that ONE worker reaches
     # by the end (noise averaged over the last tenth of its steps)? Runs stop once they get there.
     tail = max(1, steps // 10)
-    single_loss = test_loss if K == 1 else run(1)[1]
     target = float(np.mean(single_loss[-tail:]))
     n_train = data.X_train.shape[0]
-    sweep = np.array(sorted({k for k in LAB_SWEEP if k * p["lab_batch"] <= n_train} | {K}))
-    reached_single = single_loss <= target
-    steps_needed = np.array([
-        (int(reached_single.argmax()) + 1 if reached_single.any() else None) if k == 1 else
-        _lab_steps_to_target(p["lab_model"], p["lab_seed"], k * p["lab_batch"], steps, lr(k), staleness, target)
-        for k in sweep], dtype=float)  # None → NaN: not reached within lab_steps
+    sweep = np.array(sorted({k for k in LAB_SWEEP if k * batch <= n_train} | {K}))
+    others = [int(k) for k in sweep if k not in (1, K)]
+    reached = {k: _first_step_at_most(r.test_loss[:steps], target)
+               for k, r in zip(others, _lab_runs(*trained, [run(k) for k in others], steps, target))}
+    reached[1], reached[K] = _first_step_at_most(single_loss, target), _first_step_at_most(test_loss, target)
+    steps_needed = np.array([reached[int(k)] for k in sweep], dtype=float)  # None → NaN: not reached
     s_compute, s_comm, s_step = _lab_step_times(p, sweep, weights)
     time_to_target = steps_needed * s_step
     best = int(np.nanargmin(time_to_target))

@@ -17,6 +17,9 @@ const timings = {};
 // both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
 const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
 pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
+// and the interpreter's own 1.2 MB script, which loadPyodide would only start fetching once called (it
+// defines globalThis._createPyodideModule; loadPyodide then uses it, or imports it itself after a failure)
+import(PYODIDE_URL + "pyodide.asm.js").catch(() => {});
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
 const COURSE_DIR = "/home/pyodide/course";
 

@@ -345,30 +345,40 @@ function readSnapshot(response, marks) {
   return { memory, files: Promise.race([files, complete.then(() => files)]), complete };
 }
 
-// Pyodide from a cached snapshot (a Response from findSnapshot) if it was made for `keyPromise`'s key
-// (checked while Pyodide loads); throws on any problem, after which the caller deletes the entry and boots
-// normally. `marks` gets the times (performance.now()) of its steps.
-export async function restoreSnapshot(loadPyodide, options, keyPromise, response, marks = {}) {
-  const { memory, files, complete } = readSnapshot(response, marks);
-  const sameKey = keyPromise.then((key) => {
-    if (!key) throw new Error("the snapshot's key could not be computed");
-    if (response.headers.get(KEY) !== key.id) throw new Error("the snapshot was made for other files");
-    marks.key_at = performance.now();
-    return key;
-  });
+// Pyodide from a cached snapshot (`found`: a promise of the Response from findSnapshot, or of null) if it was
+// made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide starts loading
+// (its 10 MB of wasm downloading) while the entry is still being looked up. Throws on any problem, after
+// which the caller deletes the entry and boots normally. `marks` gets the times (performance.now()) of its steps.
+export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}) {
   let failure = null;
-  // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
-  beforeNextStart(prepareModule(files, Promise.all([complete, sameKey]),
-    (err) => { failure = err; memory.fill(0); }, marks));
+  const memory = Promise.resolve(found).then((response) => {
+    if (!response) throw NO_ENTRY; // before Pyodide creates its module: loadPyodide rejects, nothing started
+    marks.found_at = performance.now();
+    const { memory: bytes, files, complete } = readSnapshot(response, marks);
+    const sameKey = keyPromise.then((key) => {
+      if (!key) throw new Error("the snapshot's key could not be computed");
+      if (response.headers.get(KEY) !== key.id) throw new Error("the snapshot was made for other files");
+      marks.key_at = performance.now();
+      return key;
+    });
+    // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
+    beforeNextStart(prepareModule(files, Promise.all([complete, sameKey]),
+      (err) => { failure = err; bytes.fill(0); }, marks));
+    return bytes;
+  });
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });
   } catch (err) {
+    nextPreRun = null; // not left for the normal boot that follows
+    if (err === NO_ENTRY) return null;
     throw failure || err;
   }
   delete pyodide._api.config._loadSnapshot; // else the snapshot's bytes stay reachable
   return pyodide;
 }
+
+const NO_ENTRY = new Error("no snapshot");
 
 // A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.

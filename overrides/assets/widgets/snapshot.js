@@ -38,8 +38,8 @@ export function snapshotsSupported() {
   return typeof caches !== "undefined" && !!globalThis.crypto?.subtle && typeof DecompressionStream === "function";
 }
 
-async function fetchBytes(url) {
-  const response = await fetch(url);
+async function fetchBytes(url, integrity = undefined) {
+  const response = await fetch(url, { integrity });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -63,7 +63,9 @@ export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, archiveUrl, courseDir };
+  // the browser checks the wheel against the lock file's sha256, as Pyodide's own package loader does
+  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
+  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity, archiveUrl, courseDir };
 }
 
 // One entry per site, at a synthetic address beside the archive (never requested from the network), so a
@@ -183,7 +185,7 @@ async function unzip(zip, wanted) {
 // [path, bytes] to write before the interpreter starts when making a snapshot: all of numpy (it is imported
 // from files), its wheel and the widgets archive.
 async function runtimeFiles(key) {
-  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl), fetchBytes(key.archiveUrl)]);
+  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl, key.wheelIntegrity), fetchBytes(key.archiveUrl)]);
   const [numpy, widgets] = await Promise.all([
     unzip(wheel, (name) => !name.includes(".dist-info/")),
     unzip(archive, () => true),
@@ -380,17 +382,25 @@ export async function restoreSnapshot(loadPyodide, options, keyPromise, found, m
 
 const NO_ENTRY = new Error("no snapshot");
 
-// A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
-// widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
-export async function makeSnapshot(loadPyodide, options, key) {
+// Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
+// needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
+// then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
+// -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, key, making = false) {
   let failure = null;
   const files = runtimeFiles(key);
   beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}));
-  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
+  const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
   if (failure) throw failure;
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(key.courseDir)})`);
+  return { pyodide, files: await files };
+}
+
+// A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
+// widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
+export async function makeSnapshot(loadPyodide, options, key) {
+  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, true);
   pyodide.runPython([
-    "import sys",
-    `sys.path.insert(0, ${JSON.stringify(key.courseDir)})`,
     "import numpy",
     `numpy.__path__.append(${JSON.stringify(WHEEL_PATH + "/numpy")})`,
     "import widgets_py.api as api",
@@ -400,6 +410,6 @@ export async function makeSnapshot(loadPyodide, options, key) {
   ].join("\n"));
   // what a restore writes: all but numpy's unpacked modules (in memory already, or read from the wheel)
   const libs = new Set(NUMPY_LIBS.map((name) => `${SITE_PACKAGES}/${name}`));
-  const kept = (await files).filter(([path]) => libs.has(path) || !path.startsWith(SITE_PACKAGES + "/"));
+  const kept = files.filter(([path]) => libs.has(path) || !path.startsWith(SITE_PACKAGES + "/"));
   return { memory: pyodide.makeMemorySnapshot(), files: kept };
 }

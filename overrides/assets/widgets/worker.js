@@ -51,6 +51,15 @@ async function fetchArchive() {
 }
 
 async function bootNormally() {
+  const snap = await snapshots;
+  const key = await snapshotKeyReady;
+  if (snap && key) {
+    const { loadPyodide } = await pyodideLoader;
+    const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
+    timings.boot_ms = performance.now() - t0;
+    timings.boot = "normal";
+    return pyodide;
+  }
   // both downloads run in parallel
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);
   pyodide.unpackArchive(archive, "zip", { extractDir: COURSE_DIR });

@@ -226,6 +226,8 @@ function prepareModule(files, before, onFailure, marks) {
   // reported through onFailure when the pre-run step runs, not as unhandled rejections before it
   files.catch(() => {});
   Promise.resolve(before).catch(() => {});
+  const compiled = compileLibs(files);
+  compiled.catch(() => {});
   return (Module) => {
     Module.addRunDependency("course-snapshot");
     marks.prerun_at = performance.now();
@@ -237,10 +239,9 @@ function prepareModule(files, before, onFailure, marks) {
           Module.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
           Module.FS.writeFile(path, bytes, { canOwn: true });
         }
-        for (const name of NUMPY_LIBS) {
-          const path = `${SITE_PACKAGES}/${name}`;
-          await Module.loadDynamicLibrary(path, { loadAsync: true, nodelete: true, allowUndefined: true,
-            global: false, fs: Module.FS }, {});
+        for (const [path, library] of await compiled) {
+          await withCompiled(await library, () => Module.loadDynamicLibrary(path, { loadAsync: true, nodelete: true,
+            allowUndefined: true, global: false, fs: Module.FS }, {}));
           const base = path.slice(path.lastIndexOf("/") + 1);
           Module.LDSO.loadedLibsByName[base] ||= Module.LDSO.loadedLibsByName[path];
         }
@@ -291,6 +292,40 @@ export class Checksum {
       return ((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, "0");
     };
     return mix(this.h1) + mix(this.h2);
+  }
+}
+
+// numpy's libraries compiled as soon as their bytes are in, while Pyodide itself still loads: [[path,
+// promise of {module, length}]] in NUMPY_LIBS order (the order they must be loaded in).
+function compileLibs(files) {
+  return files.then((written) => {
+    const byPath = new Map(written);
+    return NUMPY_LIBS.map((name) => {
+      const path = `${SITE_PACKAGES}/${name}`;
+      const bytes = byPath.get(path);
+      const library = bytes ? WebAssembly.compile(bytes).then((module) => ({ module, length: bytes.length }))
+        : Promise.reject(new Error(`${name} is missing`));
+      library.catch(() => {}); // reported by the pre-run step that awaits it
+      return [path, library];
+    });
+  });
+}
+
+// Run `load` (Emscripten's loadDynamicLibrary of one library) with its module already compiled. Emscripten
+// reads the library's bytes from the file system and calls WebAssembly.instantiate(bytes, imports) once;
+// that call gets the compiled module instead (the same bytes, recognised by their length), which spares
+// compiling 7 MB of wasm after Pyodide is up. Any other call goes through unchanged.
+async function withCompiled({ module, length }, load) {
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = (source, imports) => {
+    if (!ArrayBuffer.isView(source) || source.byteLength !== length) return instantiate.call(WebAssembly, source, imports);
+    WebAssembly.instantiate = instantiate;
+    return instantiate.call(WebAssembly, module, imports).then((instance) => ({ module, instance }));
+  };
+  try {
+    return await load();
+  } finally {
+    WebAssembly.instantiate = instantiate;
   }
 }
 

@@ -140,6 +140,7 @@ async function boot() {
   // a snapshot holds every widget imported: all are ready, so later pages need no preload round trip
   timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
+  timings.t0_epoch_ms = performance.timeOrigin + t0; // the *_ms above count from here (for the page's clock)
   if (timings.boot === "normal") setTimeout(makeSnapshotLater, 0); // after readerBusyUntil counts from ready
   return api.run_json;
 }

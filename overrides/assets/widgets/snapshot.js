@@ -27,7 +27,7 @@ const KEY = "x-snapshot-key";
 // memory; the files have their own checksum.
 const FILES = "x-snapshot-files";
 const FILES_CHECKSUM = "x-snapshot-files-checksum";
-// A third of the memory is long runs of zero pages (the heap's unused top, freed arenas): they are left out
+// Nearly a third of the memory is long runs of zero pages (the heap's unused top, freed arenas): they are left out
 // of the stored body (page:count,… in this header) and need no reading back, as new memory is zeroed.
 const ZERO_RUNS = "x-snapshot-zero-runs";
 const PAGE = 4096;

@@ -50,15 +50,21 @@ async function fetchArchive() {
   return response.arrayBuffer();
 }
 
+// Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
+// key: no SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader.
 async function bootNormally() {
   const snap = await snapshots;
   const key = await snapshotKeyReady;
   if (snap && key) {
-    const { loadPyodide } = await pyodideLoader;
-    const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
-    timings.boot_ms = performance.now() - t0;
-    timings.boot = "normal";
-    return pyodide;
+    try {
+      const { loadPyodide } = await pyodideLoader;
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
+      timings.boot_ms = performance.now() - t0;
+      timings.boot = "normal";
+      return pyodide;
+    } catch (err) {
+      timings.files_boot_error = oneLine(err);
+    }
   }
   // both downloads run in parallel
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);

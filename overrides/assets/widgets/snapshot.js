@@ -106,6 +106,7 @@ export async function storeSnapshot(key, { memory, files }) {
   await (await caches.open(SNAPSHOT_CACHE)).put(key.url, new Response(body, { headers }));
 }
 
+// (also used by the test that stores a damaged entry whose checksum matches)
 export function checksum(bytes) {
   const sum = new Checksum();
   sum.update(bytes, bytes.length);

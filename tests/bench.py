@@ -148,6 +148,7 @@ def measure_lesson(pw, url: str, profile: Path) -> dict:
     with ready_lesson(pw, url, profile) as page:
         out = ready_times(page)
         out["timings"] = page.evaluate("() => window.__courseWidgets.timings")
+        out["time_origin"] = page.evaluate("() => performance.timeOrigin")
         if out["timings"].get("boot") == "normal":
             # a reader stays on the page: the snapshot for the next visit is made in the background
             page.wait_for_function("() => window.__courseWidgets.snapshot", timeout=TIMEOUT_MS)
@@ -485,6 +486,36 @@ def startup_rows(raw: dict) -> list[tuple]:
                      None, f"{median([m['bytes'] for m in made]) / 2**20:.1f} MiB"))
     boots = [r["timings"].get("boot") for r in raw["lesson_warm"]]
     rows.append(("  warm runs restored from the snapshot", boots.count("snapshot"), None, f"of {len(boots)}"))
+    for kind in ("cold", "warm"):
+        rows += worker_timeline(raw[f"lesson_{kind}"], kind)
+    return rows
+
+
+# the worker's steps (worker.js, snapshot.js), in the order they happen
+TIMELINE = (("snapshot_found_ms", "snapshot entry found"), ("snapshot_key_ms", "its key checked"),
+            ("snapshot_read_ms", "its bytes read and checked"), ("snapshot_prerun_ms", "Pyodide's wasm up (pre-run step)"),
+            ("snapshot_files_ms", "files written"), ("snapshot_libs_ms", "numpy's libraries loaded"),
+            ("boot_ms", "Python up (restored, or booted with numpy)"), ("ready_ms", "widgets imported: worker ready"))
+
+
+def worker_timeline(runs: list[dict], kind: str) -> list[tuple]:
+    """Where a lesson's start-up goes (medians, ms from navigation, each step on its own): the page starting
+    the worker, the worker starting, its steps, and the page marking the widgets ready once the worker says so."""
+    runs = [r for r in runs if r.get("time_origin") and r["timings"].get("t0_epoch_ms")]
+    if not runs:
+        return []
+
+    def on_page(r, key):  # a worker time on the page's clock
+        return r["timings"]["t0_epoch_ms"] - r["time_origin"] + r["timings"][key]
+
+    rows = [(f"  {kind}: page starts the worker", median([r["timings"]["start"] for r in runs]), None, ""),
+            (f"  {kind}: worker starts running", median([r["timings"]["t0_epoch_ms"] - r["time_origin"] for r in runs]),
+             None, "")]
+    for key, what in TIMELINE:
+        timed = [on_page(r, key) for r in runs if key in r["timings"]]
+        if timed:
+            rows.append((f"  {kind}: {what}", median(timed), None, ""))
+    rows.append((f"  {kind}: page marks every widget ready", median([r["all_ready_ms"] for r in runs]), None, ""))
     return rows
 
 

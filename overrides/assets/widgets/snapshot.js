@@ -5,9 +5,11 @@
 // (Pyodide is pinned; the tests compare snapshot and normal boots). The memory holds numpy's extension
 // modules, but not the files nor the loaded libraries: before the interpreter starts, both when making
 // and when restoring, the files are written and numpy's libraries loaded in one fixed order, so each
-// lands where the snapshot's memory expects it.
+// lands where the snapshot's memory expects it. The entry holds those files beside the memory (numpy's
+// libraries unpacked, the widgets' sources, the wheel), so a restore reads one entry, inflates nothing
+// and downloads nothing but the two small files its key is computed from.
 
-const FORMAT = 1; // bump when what a snapshot holds or how it is restored changes
+const FORMAT = 2; // bump when what a snapshot holds or how it is restored changes
 export const SNAPSHOT_CACHE = "course-python-snapshot"; // not the service worker's "course-offline-*"
 const SITE_PACKAGES = "/lib/python3.12/site-packages";
 // the numpy wheel itself, on numpy's __path__: submodules first imported after a restore come from it
@@ -19,16 +21,25 @@ const NUMPY_LIBS = [
   "numpy/random/_sfc64", "numpy/random/_generator",
 ].map((name) => `${name}.cpython-312-wasm32-emscripten.so`);
 const LENGTH = "x-snapshot-bytes";
-const DIGEST = "x-snapshot-sha256";
+const CHECKSUM = "x-snapshot-checksum";
 const KEY = "x-snapshot-key";
+// The body starts with the files to write before a restore ([path, bytes] as JSON in this header), then the
+// memory; the files have their own checksum.
+const FILES = "x-snapshot-files";
+const FILES_CHECKSUM = "x-snapshot-files-checksum";
+// Nearly a third of the memory is long runs of zero pages (the heap's unused top, freed arenas): they are left out
+// of the stored body (page:count,… in this header) and need no reading back, as new memory is zeroed.
+const ZERO_RUNS = "x-snapshot-zero-runs";
+const PAGE = 4096;
+const MIN_ZERO_RUN = 16; // pages; shorter runs are stored as they are, which keeps the header short
 
 // Cache Storage and SubtleCrypto need a secure context (https or localhost).
 export function snapshotsSupported() {
   return typeof caches !== "undefined" && !!globalThis.crypto?.subtle && typeof DecompressionStream === "function";
 }
 
-async function fetchBytes(url) {
-  const response = await fetch(url);
+async function fetchBytes(url, integrity = undefined) {
+  const response = await fetch(url, { integrity });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -52,7 +63,9 @@ export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, archiveUrl, courseDir };
+  // the browser checks the wheel against the lock file's sha256, as Pyodide's own package loader does
+  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
+  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity, archiveUrl, courseDir };
 }
 
 // One entry per site, at a synthetic address beside the archive (never requested from the network), so a
@@ -80,10 +93,62 @@ export async function recordMakingFailed(key, error) {
   await (await caches.open(SNAPSHOT_CACHE)).put(key.url + ".failed", new Response(error, { headers: { [KEY]: key.id } }));
 }
 
-export async function storeSnapshot(key, bytes) {
-  const headers = { "content-type": "application/octet-stream", [LENGTH]: String(bytes.length),
-    [DIGEST]: await sha256(bytes), [KEY]: key.id };
-  await (await caches.open(SNAPSHOT_CACHE)).put(key.url, new Response(bytes, { headers }));
+// `made`: what makeSnapshot returns.
+export async function storeSnapshot(key, { memory, files }) {
+  if (memory.byteOffset % 4) memory = memory.slice(); // read as 32-bit words
+  const fileBytes = new Uint8Array(await new Blob(files.map(([, bytes]) => bytes)).arrayBuffer());
+  const runs = zeroRuns(memory);
+  const body = new Blob([fileBytes, ...storedRanges(memory.length, runs).map(([start, end]) => memory.subarray(start, end))]);
+  const headers = { "content-type": "application/octet-stream", [LENGTH]: String(memory.length),
+    [CHECKSUM]: checksum(memory), [ZERO_RUNS]: runs.map(([page, count]) => `${page}:${count}`).join(","),
+    [FILES]: JSON.stringify(files.map(([path, bytes]) => [path, bytes.length])), [FILES_CHECKSUM]: checksum(fileBytes),
+    [KEY]: key.id };
+  await (await caches.open(SNAPSHOT_CACHE)).put(key.url, new Response(body, { headers }));
+}
+
+// (also used by the test that stores a damaged entry whose checksum matches)
+export function checksum(bytes) {
+  const sum = new Checksum();
+  sum.update(bytes, bytes.length);
+  return sum.digest(bytes);
+}
+
+// [first page, page count] of each run of at least MIN_ZERO_RUN zero pages.
+function zeroRuns(bytes) {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  const pages = Math.floor(bytes.length / PAGE);
+  const wordsPerPage = PAGE / 4;
+  const runs = [];
+  let start = -1;
+  for (let page = 0; page <= pages; page++) {
+    let zero = page < pages;
+    for (let i = page * wordsPerPage, end = i + wordsPerPage; zero && i < end; i++) zero = words[i] === 0;
+    if (zero && start < 0) start = page;
+    if (!zero && start >= 0) {
+      if (page - start >= MIN_ZERO_RUN) runs.push([start, page - start]);
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+// The [start, end) byte ranges of a memory of `length` bytes outside its zero runs: what is stored.
+function storedRanges(length, runs) {
+  const ranges = [];
+  let at = 0;
+  for (const [page, count] of runs) {
+    const start = page * PAGE;
+    const end = start + count * PAGE;
+    if (!(Number.isSafeInteger(start) && count > 0 && start >= at && end <= length)) throw new Error("snapshot entry with bad zero runs");
+    if (start > at) ranges.push([at, start]);
+    at = end;
+  }
+  if (at < length) ranges.push([at, length]);
+  return ranges;
+}
+
+function parseZeroRuns(text) {
+  return text ? text.split(",").map((run) => run.split(":").map(Number)) : [];
 }
 
 // ---- the files written before the interpreter starts ----------------------------------------------
@@ -118,13 +183,12 @@ async function unzip(zip, wanted) {
   return Promise.all(files);
 }
 
-// [path, bytes] to write: when making, all of numpy (it is imported from files); when restoring, numpy's
-// libraries only (the rest comes from the wheel on __path__); both times the widgets archive and the wheel.
-async function runtimeFiles(key, making) {
-  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl), fetchBytes(key.archiveUrl)]);
-  const libs = new Set(NUMPY_LIBS);
+// [path, bytes] to write before the interpreter starts when making a snapshot: all of numpy (it is imported
+// from files), its wheel and the widgets archive.
+async function runtimeFiles(key) {
+  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl, key.wheelIntegrity), fetchBytes(key.archiveUrl)]);
   const [numpy, widgets] = await Promise.all([
-    unzip(wheel, (name) => (making ? !name.includes(".dist-info/") : libs.has(name))),
+    unzip(wheel, (name) => !name.includes(".dist-info/")),
     unzip(archive, () => true),
   ]);
   return [
@@ -163,6 +227,8 @@ function prepareModule(files, before, onFailure, marks) {
   // reported through onFailure when the pre-run step runs, not as unhandled rejections before it
   files.catch(() => {});
   Promise.resolve(before).catch(() => {});
+  const compiled = compileLibs(files);
+  compiled.catch(() => {});
   return (Module) => {
     Module.addRunDependency("course-snapshot");
     marks.prerun_at = performance.now();
@@ -174,10 +240,9 @@ function prepareModule(files, before, onFailure, marks) {
           Module.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
           Module.FS.writeFile(path, bytes, { canOwn: true });
         }
-        for (const name of NUMPY_LIBS) {
-          const path = `${SITE_PACKAGES}/${name}`;
-          await Module.loadDynamicLibrary(path, { loadAsync: true, nodelete: true, allowUndefined: true,
-            global: false, fs: Module.FS }, {});
+        for (const [path, library] of await compiled) {
+          await withCompiled(await library, () => Module.loadDynamicLibrary(path, { loadAsync: true, nodelete: true,
+            allowUndefined: true, global: false, fs: Module.FS }, {}));
           const base = path.slice(path.lastIndexOf("/") + 1);
           Module.LDSO.loadedLibsByName[base] ||= Module.LDSO.loadedLibsByName[path];
         }
@@ -191,65 +256,187 @@ function prepareModule(files, before, onFailure, marks) {
   };
 }
 
-// Read a cached snapshot into memory sized from its header; resolves once every byte is in and matches
-// the digest recorded when it was stored.
+// A checksum of the snapshot's bytes, computed as they arrive (a SHA-256 of 44 MB would take another
+// 50-200 ms after the last byte on a slow machine). It is there to catch damaged storage, not an attacker:
+// whoever can write this origin's Cache Storage can change its scripts too. Two 32-bit MurmurHash3 lanes
+// over the little-endian 32-bit words (64 bits), then the trailing bytes and the length.
+export class Checksum {
+  constructor() {
+    this.h1 = 0x6a09e667;
+    this.h2 = 0xbb67ae85;
+    this.done = 0; // bytes mixed in so far (a multiple of 4 until digest)
+  }
+
+  // Mix in the whole words of bytes[done, end); `bytes` must start on a 4-byte boundary of its buffer.
+  update(bytes, end) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, end >>> 2);
+    let { h1, h2 } = this;
+    for (let i = this.done >>> 2; i < words.length; i++) {
+      let k = Math.imul(words[i], 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      h1 ^= k;
+      h1 = (Math.imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
+      h2 ^= k;
+      h2 = (Math.imul((h2 << 17) | (h2 >>> 15), 9) + 0x38495ab5) | 0;
+    }
+    Object.assign(this, { h1, h2, done: words.length << 2 });
+  }
+
+  // The hex checksum of bytes[0, length): the trailing bytes and the length mixed in last.
+  digest(bytes) {
+    let tail = 0;
+    for (let i = bytes.length - 1; i >= this.done; i--) tail = (tail << 8) | bytes[i];
+    const mix = (h) => {
+      h ^= Math.imul(tail, 0x85ebca6b) ^ bytes.length;
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return ((h ^ (h >>> 16)) >>> 0).toString(16).padStart(8, "0");
+    };
+    return mix(this.h1) + mix(this.h2);
+  }
+}
+
+// numpy's libraries compiled as soon as their bytes are in, while Pyodide itself still loads: [[path,
+// promise of {module, length}]] in NUMPY_LIBS order (the order they must be loaded in).
+function compileLibs(files) {
+  return files.then((written) => {
+    const byPath = new Map(written);
+    return NUMPY_LIBS.map((name) => {
+      const path = `${SITE_PACKAGES}/${name}`;
+      const bytes = byPath.get(path);
+      const library = bytes ? WebAssembly.compile(bytes).then((module) => ({ module, length: bytes.length }))
+        : Promise.reject(new Error(`${name} is missing`));
+      library.catch(() => {}); // reported by the pre-run step that awaits it
+      return [path, library];
+    });
+  });
+}
+
+// Run `load` (Emscripten's loadDynamicLibrary of one library) with its module already compiled. Emscripten
+// reads the library's bytes from the file system and calls WebAssembly.instantiate(bytes, imports) once;
+// that call gets the compiled module instead (the same bytes, recognised by their length), which spares
+// compiling 7 MB of wasm after Pyodide is up. Any other call goes through unchanged.
+async function withCompiled({ module, length }, load) {
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = (source, imports) => {
+    if (!ArrayBuffer.isView(source) || source.byteLength !== length) return instantiate.call(WebAssembly, source, imports);
+    WebAssembly.instantiate = instantiate;
+    return instantiate.call(WebAssembly, module, imports).then((instance) => ({ module, instance }));
+  };
+  try {
+    return await load();
+  } finally {
+    WebAssembly.instantiate = instantiate;
+  }
+}
+
+// Read a cached snapshot: the files, then the memory (sized from its header, zero runs skipped), each
+// checked against its checksum as the bytes arrive. -> {memory, files: promise of [path, bytes] once the
+// files are in and checked, complete: promise settled once the memory is}.
 function readSnapshot(response, marks) {
   const length = Number(response.headers.get(LENGTH));
-  const expected = response.headers.get(DIGEST);
-  if (!Number.isSafeInteger(length) || length <= 0 || !expected) throw new Error("snapshot entry without its length or digest");
+  const expected = response.headers.get(CHECKSUM);
+  const filesExpected = response.headers.get(FILES_CHECKSUM);
+  const table = JSON.parse(response.headers.get(FILES) || "[]");
+  if (!Number.isSafeInteger(length) || length <= 0 || !expected || !filesExpected || !table.length ||
+      !table.every(([path, size]) => typeof path === "string" && Number.isSafeInteger(size) && size >= 0)) {
+    throw new Error("snapshot entry without its sizes or checksums");
+  }
   const memory = new Uint8Array(length);
+  const fileBytes = new Uint8Array(table.reduce((sum, [, size]) => sum + size, 0));
+  const memorySum = new Checksum();
+  // where the body's bytes go, in order: [buffer, start, end, its checksum]
+  const parts = [[fileBytes, 0, fileBytes.length, new Checksum()],
+    ...storedRanges(length, parseZeroRuns(response.headers.get(ZERO_RUNS))).map(([start, end]) => [memory, start, end, memorySum])];
+  let filesIn;
+  const files = new Promise((resolve) => { filesIn = resolve; });
   const complete = (async () => {
     const reader = response.body.getReader();
-    let offset = 0;
+    let part = 0;
+    let at = 0; // where the next byte goes in parts[part]'s buffer
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (offset + value.length > length) throw new Error("snapshot longer than recorded");
-      memory.set(value, offset);
-      offset += value.length;
+      for (let from = 0; from < value.length;) {
+        if (part === parts.length) throw new Error("snapshot longer than recorded");
+        const [buffer, start, end, sum] = parts[part];
+        at = Math.max(at, start); // the zero runs skipped so far are in: new memory is zeroed
+        const count = Math.min(value.length - from, end - at);
+        buffer.set(value.subarray(from, from + count), at);
+        from += count;
+        at += count;
+        sum.update(buffer, at);
+        if (at === end && ++part === 1) {
+          if (sum.digest(fileBytes) !== filesExpected) throw new Error("snapshot's files do not match their checksum");
+          let offset = 0;
+          filesIn(table.map(([path, size]) => [path, fileBytes.subarray(offset, (offset += size))]));
+          at = 0;
+        }
+      }
     }
-    if (offset !== length) throw new Error(`snapshot cut short (${offset} of ${length} bytes)`);
+    if (part < parts.length) throw new Error("snapshot cut short");
+    memorySum.update(memory, length); // a zero run at the end
     marks.read_at = performance.now();
-    if ((await sha256(memory)) !== expected) throw new Error("snapshot does not match its digest");
-    marks.verified_at = performance.now();
+    if (memorySum.digest(memory) !== expected) throw new Error("snapshot does not match its checksum");
   })();
-  return { memory, complete };
+  // a failure before the files are in rejects both
+  return { memory, files: Promise.race([files, complete.then(() => files)]), complete };
 }
 
-// Pyodide from a cached snapshot (a Response from findSnapshot) if it was made for `keyPromise`'s key
-// (checked while Pyodide loads); throws on any problem, after which the caller deletes the entry and boots
-// normally. `marks` gets the times (performance.now()) of its steps.
-export async function restoreSnapshot(loadPyodide, options, keyPromise, response, marks = {}) {
-  const { memory, complete } = readSnapshot(response, marks);
-  const sameKey = keyPromise.then((key) => {
-    if (!key) throw new Error("the snapshot's key could not be computed");
-    if (response.headers.get(KEY) !== key.id) throw new Error("the snapshot was made for other files");
-    return key;
-  });
+// Pyodide from a cached snapshot (`found`: a promise of the Response from findSnapshot, or of null) if it was
+// made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide starts loading
+// (its 10 MB of wasm downloading) while the entry is still being looked up. Throws on any problem, after
+// which the caller deletes the entry and boots normally. `marks` gets the times (performance.now()) of its steps.
+export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}) {
   let failure = null;
-  // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
-  beforeNextStart(prepareModule(sameKey.then((key) => runtimeFiles(key, false)), Promise.all([complete, sameKey]),
-    (err) => { failure = err; memory.fill(0); }, marks));
+  const memory = Promise.resolve(found).then((response) => {
+    if (!response) throw NO_ENTRY; // before Pyodide creates its module: loadPyodide rejects, nothing started
+    marks.found_at = performance.now();
+    const { memory: bytes, files, complete } = readSnapshot(response, marks);
+    const sameKey = keyPromise.then((key) => {
+      if (!key) throw new Error("the snapshot's key could not be computed");
+      if (response.headers.get(KEY) !== key.id) throw new Error("the snapshot was made for other files");
+      marks.key_at = performance.now();
+      return key;
+    });
+    // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
+    beforeNextStart(prepareModule(files, Promise.all([complete, sameKey]),
+      (err) => { failure = err; bytes.fill(0); }, marks));
+    return bytes;
+  });
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });
   } catch (err) {
+    nextPreRun = null; // not left for the normal boot that follows
+    if (err === NO_ENTRY) return null;
     throw failure || err;
   }
   delete pyodide._api.config._loadSnapshot; // else the snapshot's bytes stay reachable
   return pyodide;
 }
 
+const NO_ENTRY = new Error("no snapshot");
+
+// Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
+// needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
+// then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
+// -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, key, making = false) {
+  let failure = null;
+  const files = runtimeFiles(key);
+  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}));
+  const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
+  if (failure) throw failure;
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(key.courseDir)})`);
+  return { pyodide, files: await files };
+}
+
 // A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
 export async function makeSnapshot(loadPyodide, options, key) {
-  let failure = null;
-  beforeNextStart(prepareModule(runtimeFiles(key, true), null, (err) => { failure = err; }, {}));
-  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
-  if (failure) throw failure;
+  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, true);
   pyodide.runPython([
-    "import sys",
-    `sys.path.insert(0, ${JSON.stringify(key.courseDir)})`,
     "import numpy",
     `numpy.__path__.append(${JSON.stringify(WHEEL_PATH + "/numpy")})`,
     "import widgets_py.api as api",
@@ -257,5 +444,8 @@ export async function makeSnapshot(loadPyodide, options, key) {
     "for t in registry.names(): api.run_json(t, '{}')",
     "del t",
   ].join("\n"));
-  return pyodide.makeMemorySnapshot();
+  // what a restore writes: all but numpy's unpacked modules (in memory already, or read from the wheel)
+  const libs = new Set(NUMPY_LIBS.map((name) => `${SITE_PACKAGES}/${name}`));
+  const kept = files.filter(([path]) => libs.has(path) || !path.startsWith(SITE_PACKAGES + "/"));
+  return { memory: pyodide.makeMemorySnapshot(), files: kept };
 }

@@ -9,10 +9,10 @@ self.onmessage = async (event) => {
   const started = performance.now();
   try {
     const { loadPyodide } = await import(pyodideUrl + "pyodide.mjs");
-    const bytes = await makeSnapshot(loadPyodide, { indexURL: pyodideUrl, stdout: () => {}, stderr: () => {} },
+    const made = await makeSnapshot(loadPyodide, { indexURL: pyodideUrl, stdout: () => {}, stderr: () => {} },
       key);
-    await storeSnapshot(key, bytes);
-    postMessage({ state: "stored", bytes: bytes.length, ms: performance.now() - started });
+    await storeSnapshot(key, made);
+    postMessage({ state: "stored", bytes: made.memory.length, ms: performance.now() - started });
   } catch (err) {
     const error = String((err && err.message) || err).split("\n")[0];
     await recordMakingFailed(key, error).catch(() => {});

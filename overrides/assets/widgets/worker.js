@@ -11,12 +11,17 @@
 const ASSETS = new URL("../", import.meta.url);
 const PYODIDE_URL = new URL("pyodide/", ASSETS).href;
 const PYODIDE_OPTIONS = { indexURL: PYODIDE_URL, stdout: () => {}, stderr: () => {} };
-const SNAPSHOT_DELAY_MS = 1500;
+// The snapshot for the next visit is made once the reader has left the controls alone this long: making it
+// boots a second Python, which on a small machine would slow the answers to a reader moving sliders.
+const SNAPSHOT_QUIET_MS = 2000;
 const t0 = performance.now();
 const timings = {};
 // both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
 const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
 pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
+// and the interpreter's own 1.2 MB script, which loadPyodide would only start fetching once called (it
+// defines globalThis._createPyodideModule; loadPyodide then uses it, or imports it itself after a failure)
+import(PYODIDE_URL + "pyodide.asm.js").catch(() => {});
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
 const COURSE_DIR = "/home/pyodide/course";
 
@@ -45,7 +50,22 @@ async function fetchArchive() {
   return response.arrayBuffer();
 }
 
+// Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
+// key: no SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader.
 async function bootNormally() {
+  const snap = await snapshots;
+  const key = await snapshotKeyReady;
+  if (snap && key) {
+    try {
+      const { loadPyodide } = await pyodideLoader;
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
+      timings.boot_ms = performance.now() - t0;
+      timings.boot = "normal";
+      return pyodide;
+    } catch (err) {
+      timings.files_boot_error = oneLine(err);
+    }
+  }
   // both downloads run in parallel
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);
   pyodide.unpackArchive(archive, "zip", { extractDir: COURSE_DIR });
@@ -61,13 +81,12 @@ async function bootFromSnapshot() {
   const snap = await snapshots;
   if (!snap || !snap.snapshotsSupported() || !(await caches.has(snap.SNAPSHOT_CACHE).catch(() => false))) return null;
   const url = snap.snapshotUrl(await archiveUrl);
-  const cached = await snap.findSnapshot(url).catch(() => null);
-  if (!cached) return null;
   const marks = {};
   try {
     const { loadPyodide } = await pyodideLoader;
-    marks.found_at = performance.now();
-    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, cached, marks);
+    const found = snap.findSnapshot(url).catch(() => null);
+    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks);
+    if (!pyodide) return null;
     for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;
     timings.boot_ms = performance.now() - t0;
     timings.boot = "snapshot";
@@ -79,10 +98,17 @@ async function bootFromSnapshot() {
   }
 }
 
-// After a normal boot, once the page's first runs are likely done: a snapshot for the next visit, made
-// by a worker of its own (snapshot_maker.js) so this one keeps answering.
+// After a normal boot, once the reader has been quiet for a while (see SNAPSHOT_QUIET_MS; the page's first
+// runs are done by then): a snapshot for the next visit, made by a worker of its own (snapshot_maker.js)
+// so this one keeps answering.
 function makeSnapshotLater() {
-  setTimeout(async () => {
+  // readerBusyUntil: the reader's last run (or the ready) + BACKGROUND_AFTER_MS
+  const quietIn = readerBusyUntil - BACKGROUND_AFTER_MS + SNAPSHOT_QUIET_MS - performance.now();
+  if (quietIn > 0) {
+    setTimeout(makeSnapshotLater, quietIn);
+    return;
+  }
+  (async () => {
     const key = await snapshotKeyReady;
     // (workers cannot start workers in some browsers)
     if (!key || typeof Worker === "undefined" || (await (await snapshots).makingFailedBefore(key).catch(() => true))) return;
@@ -97,7 +123,7 @@ function makeSnapshotLater() {
       postMessage({ type: "snapshot", state: "failed", error: event.message || "the snapshot worker did not start" });
     };
     maker.postMessage({ key, pyodideUrl: PYODIDE_URL });
-  }, SNAPSHOT_DELAY_MS);
+  })();
 }
 
 function everyWidget(pyodide) {
@@ -120,7 +146,8 @@ async function boot() {
   // a snapshot holds every widget imported: all are ready, so later pages need no preload round trip
   timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
-  if (timings.boot === "normal") makeSnapshotLater();
+  timings.t0_epoch_ms = performance.timeOrigin + t0; // the *_ms above count from here (for the page's clock)
+  if (timings.boot === "normal") setTimeout(makeSnapshotLater, 0); // after readerBusyUntil counts from ready
   return api.run_json;
 }
 

@@ -275,8 +275,9 @@ def fresh_run(overrides):
     "change, autoscale_runs, queue_solves",
     [
         ({"replicas": 6}, 0, 1),  # only the fixed strategy's capacity changes
+        ({"replicas": 104}, 0, 1),  # above max_replicas: more failure draws, none the autoscaler reaches
         ({"price_per_hour": 0.5}, 0, 0),  # cost only
-        ({"slo_ms": 30}, 0, 3),  # a new SLO share for each strategy, no new percentiles
+        ({"slo_ms": 30}, 0, 0),  # a new SLO share for each strategy from its kept queue
         ({"target_utilization": 0.3}, 1, 1),  # the autoscaler and its own queue
         ({"peak_rps": 200}, 1, 3),  # new traffic: everything
     ],

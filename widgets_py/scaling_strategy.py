@@ -73,6 +73,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.random  # noqa: F401 - numpy imports it lazily; in Pyodide that first use costs ~0.15 s, so it is
+# paid here, when the page preloads the widget, instead of on the reader's first change
 
 from . import queueing
 from .core import VEGA_LITE_SCHEMA, Comparison, Memo, Metric, Param, ParamError, Widget, format_value
@@ -136,6 +138,14 @@ def failure_thresholds(params: dict[str, Any], max_exposure_h: float) -> np.ndar
     expected = rate * max_exposure_h
     count = int(expected + 6.0 * math.sqrt(expected) + 10)
     return np.append(np.cumsum(rng.exponential(1.0 / rate, count)), np.inf)
+
+
+def _reachable(thresholds_h: np.ndarray, exposure_h: float) -> np.ndarray:
+    """The failure thresholds a run whose exposure never exceeds ``exposure_h`` can reach (then ∞):
+    what a memo key must hold, so a change that only draws more thresholds (``replicas`` raising
+    the exposure bound) does not rerun the stages that never reach them."""
+    cut = int(np.searchsorted(thresholds_h, exposure_h * (1.0 + 1e-9) + 1e-9, side="right"))
+    return np.append(thresholds_h[:cut], np.inf)
 
 
 def _down_count(t: np.ndarray, fail_times: np.ndarray, recovery_s: float) -> np.ndarray:
@@ -463,29 +473,24 @@ def _latency(lam: np.ndarray, lam_key: tuple, serving: np.ndarray, params: dict[
     timeout = params["queue_timeout_ms"] / 1000.0
     key = (lam_key, _digest(serving), mu, timeout, policy)
 
-    built: list = []  # the queue, once: a new solve and its SLO share use the same one
-
-    def queue():
-        if not built:
-            built.append(queueing.policy_queue(lam, serving, mu, timeout, policy))
-        return built[0]
-
     def solve():
-        q = queue()
+        q = queueing.policy_queue(lam, serving, mu, timeout, policy)
         arrivals = lam * step_s
         U_0, _ = q.survival(0.0)
         quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99])[:, 0]
         n = len(lam)
         starts = np.arange(0, n, max(1, math.ceil(n / CHART_BUCKETS)))
         bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts)[0]
-        return dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
-                        _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
+        figures = dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
+                           _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
+        figures["queue"] = q  # kept: a new SLO needs one more survival, not a new queue
+        return figures
 
     figures = _MEMOS["latency"].get(key, solve)
     slo = params["slo_ms"] / 1000.0
     # U(0) − U(slo) is a share of arrivals: rounding can leave it a hair below 0 at extreme load.
     within = _MEMOS["slo"].get(key + (slo,), lambda: float(
-        (lam * step_s * np.clip(figures["U_0"] - queue().survival(slo)[0], 0.0, 1.0)).sum()))
+        (lam * step_s * np.clip(figures["U_0"] - figures["queue"].survival(slo)[0], 0.0, 1.0)).sum()))
     return figures, within
 
 
@@ -571,7 +576,8 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
 
     # Vertical: one machine; its workers share one queue.
     if params["vertical_resize"]:
-        v_serving, v_workers_paid, v_price, resizes = _vertical_resized(lam, lam_key, params, mu, thresholds)
+        v_serving, v_workers_paid, v_price, resizes = _vertical_resized(
+            lam, lam_key, params, mu, _reachable(thresholds, hours))
     else:
         down = _down_count(t, thresholds * 3600.0, params["recovery_s"])
         v_serving = np.where(down > 0, 0, size["workers"])
@@ -597,7 +603,7 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
         lam_key,
         step_s,
         mu,
-        thresholds,
+        _reachable(thresholds, params["max_replicas"] * hours),
         min_replicas=params["min_replicas"],
         max_replicas=params["max_replicas"],
         target_utilization=params["target_utilization"],

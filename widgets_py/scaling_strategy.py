@@ -693,6 +693,13 @@ _COLOR = {
 }
 
 
+def _numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Inline rows whose fields already have their types: without ``parse: null`` Vega-Lite adds a
+    conversion of every row's x value, which the page's Vega (expressions interpreted, for the site's
+    CSP) evaluates again at every update."""
+    return {"values": rows, "format": {"parse": None}}
+
+
 def _records(series: dict[str, list], keys: list[str]) -> list[dict[str, Any]]:
     cols = [series[k] for k in keys]
     return [dict(zip(keys, row)) for row in zip(*cols)]
@@ -710,7 +717,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "height": 240,
         "layer": [
             {
-                "data": {"values": demand_rows},
+                "data": _numbers(demand_rows),
                 "mark": {"type": "area", "color": "#bbbbbb", "opacity": 0.6},
                 "encoding": {
                     "x": hour_x,
@@ -718,7 +725,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                 },
             },
             {
-                "data": {"values": capacity_rows},
+                "data": _numbers(capacity_rows),
                 "mark": {"type": "line", "interpolate": "step-after"},
                 "encoding": {"x": hour_x, "y": {"field": "capacity_rps", "type": "quantitative"}, "color": _COLOR},
             },
@@ -728,7 +735,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 200,
-        "data": {"values": _records(tl, ["hour", "strategy", "replicas"])},
+        "data": _numbers(_records(tl, ["hour", "strategy", "replicas"])),
         "mark": {"type": "line", "interpolate": "step-after"},
         "encoding": {
             "x": hour_x,
@@ -740,7 +747,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     slo = result["params"]["slo_ms"] if "params" in result else None
     p95_layers: list[dict[str, Any]] = [
         {
-            "data": {"values": p95_rows},
+            "data": _numbers(p95_rows),
             "mark": {"type": "line"},
             "encoding": {
                 "x": hour_x,
@@ -762,7 +769,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 180,
-        "data": {"values": _records(tl, ["hour", "strategy", "dropped_rps"])},
+        "data": _numbers(_records(tl, ["hour", "strategy", "dropped_rps"])),
         "mark": {"type": "line"},
         "encoding": {
             "x": hour_x,
@@ -980,4 +987,6 @@ WIDGET = Widget(
         columns=(("p95_ms", "p95"), ("slo_attainment", "Within SLO"), ("cost_usd", "Cost")),
     ),
     describe=describe,
+    # half an hour with a spike and failures: every stage of a day's run, on 120 steps
+    warm_up={"hours": 0.5, "spike_start_h": 0.25, "failure_rate_per_hour": 2.0},
 )

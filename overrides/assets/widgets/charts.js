@@ -85,6 +85,13 @@ function plotWidth(spec) {
   return key === "vconcat" ? Math.max(...widths) : widths.reduce((a, b) => a + b, 0);
 }
 
+// The live view is inside a role="img" box named by the chart's title and described by its summary, so
+// what Vega adds for assistive technology (an aria description computed for every data point, which
+// with `ast: true` below is interpreted, not compiled: a quarter of a data update) is never read.
+function liveSpec(spec) {
+  return { ...spec, config: { ...(spec.config || {}), aria: false } };
+}
+
 // The site's Content Security Policy allows neither eval nor inline styles: `ast: true` makes Vega run
 // its expressions through vega-interpreter (bundled in vega-embed) instead of `new Function`, and
 // vega-embed's and vega-tooltip's injected <style> elements are replaced by rules in widgets.css.
@@ -127,7 +134,7 @@ function reachableIfScrolling(container) {
 // narrow: the small-screen config (see narrowSpec), or null for the wide layout.
 export async function renderChart(container, chart, previous, { hidden = false, narrow = null } = {}) {
   await loadVega();
-  const spec = narrow ? narrowSpec(chart.spec, narrow) : chart.spec;
+  const spec = liveSpec(narrow ? narrowSpec(chart.spec, narrow) : chart.spec);
   const scaleKey = narrow ? "scaleNarrow" : "scale"; // measured once per layout
   let scale = Number(container.dataset[scaleKey] || 1);
   let compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
@@ -239,11 +246,32 @@ export function rowsCsv(rows) {
 
 const MAX_TABLE_ROWS = 200; // as hooks/widgets/render.py
 
+// The chart's rows for the downloads, and for its data table: rebuilt at once while the table is open,
+// else when it is opened (a closed table of 200 rows is a few thousand elements nobody sees).
 export function updateData(figure, chart, redrawTable = true) {
   const rows = chartRows(chart.spec);
+  figure.cwRows = rows;
+  const details = figure.querySelector("details.cw-table");
+  if (!redrawTable || !details) return;
+  figure.cwTableStale = !details.open;
+  if (details.open) {
+    fillTable(figure, rows);
+    return;
+  }
+  if (details.dataset.lazy) return;
+  details.dataset.lazy = "1";
+  details.addEventListener("toggle", () => {
+    if (!details.open || !figure.cwTableStale) return;
+    figure.cwTableStale = false;
+    fillTable(figure, figure.cwRows);
+  });
+}
+
+
+function fillTable(figure, rows) {
   const cols = columnsOf(rows);
   const table = figure.querySelector(".cw-table table");
-  if (table && redrawTable) {
+  if (table) {
     const headRow = document.createElement("tr");
     for (const c of cols) {
       const th = document.createElement("th");
@@ -264,7 +292,6 @@ export function updateData(figure, chart, redrawTable = true) {
     }
     table.tBodies[0].replaceChildren(body);
   }
-  figure.cwRows = rows;
 }
 
 // Save the chart's current rows as CSV or JSON (a blob: URL, so nothing leaves the page). Until a live

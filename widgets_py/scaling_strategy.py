@@ -700,9 +700,30 @@ def _numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"values": rows, "format": {"parse": None}}
 
 
-def _records(series: dict[str, list], keys: list[str]) -> list[dict[str, Any]]:
-    cols = [series[k] for k in keys]
-    return [dict(zip(keys, row)) for row in zip(*cols)]
+def _line_rows(tl: dict[str, list], key: str, step_after: bool) -> list[dict[str, Any]]:
+    """The rows of one line per strategy, keeping only the points that shape it: in a run of equal
+    values the points between its first and last draw nothing (a straight line through them, or with
+    ``step_after`` a step that holds), so the picture is the same with a fraction of the rows (a
+    fixed fleet's 288 capacity points are a handful). The data table and downloads list these points,
+    where the value changes, which is what a reader looks for in them; the 5-minute timeline itself is
+    ``result["series"]``. Rows whose value is missing or not positive (a log scale's) are left out first."""
+    values = np.asarray(tl[key], dtype=float)  # None (no served request) becomes NaN
+    shown = np.flatnonzero(values > 0) if key == "p95_ms" else np.flatnonzero(~np.isnan(values))
+    v = values[shown]
+    strategy = np.asarray(tl["strategy"])[shown]
+    keep = np.ones(len(v), dtype=bool)
+    if len(v) > 2:
+        same_line = strategy[1:] == strategy[:-1]
+        same_value = (v[1:] == v[:-1]) & same_line  # point i+1 repeats point i of its line
+        # a point goes when it repeats its predecessor and (unless step-after) its successor repeats it;
+        # the last point of each line stays, it holds the line to the end of the run
+        drop = same_value.copy()
+        drop[:-1] &= same_line[1:] & (True if step_after else same_value[1:])
+        drop[-1] = False
+        keep[1:] = ~drop
+    index = shown[keep].tolist()
+    hour, names, data = tl["hour"], tl["strategy"], tl[key]
+    return [{"hour": hour[i], "strategy": names[i], key: data[i]} for i in index]
 
 
 def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -710,7 +731,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     hour_x = {"field": "hour", "type": "quantitative", "title": "Hour of day"}
     first = [i for i, s in enumerate(tl["strategy"]) if s == STRATEGIES[0]]
     demand_rows = [{"hour": tl["hour"][i], "demand_rps": tl["demand_rps"][i]} for i in first]
-    capacity_rows = _records(tl, ["hour", "strategy", "capacity_rps"])
+    capacity_rows = _line_rows(tl, "capacity_rps", step_after=True)
     demand_chart = {
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
@@ -735,7 +756,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 200,
-        "data": _numbers(_records(tl, ["hour", "strategy", "replicas"])),
+        "data": _numbers(_line_rows(tl, "replicas", step_after=True)),
         "mark": {"type": "line", "interpolate": "step-after"},
         "encoding": {
             "x": hour_x,
@@ -743,7 +764,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "color": _COLOR,
         },
     }
-    p95_rows = [r for r in _records(tl, ["hour", "strategy", "p95_ms"]) if r["p95_ms"] is not None and r["p95_ms"] > 0]
+    p95_rows = _line_rows(tl, "p95_ms", step_after=False)
     slo = result["params"]["slo_ms"] if "params" in result else None
     p95_layers: list[dict[str, Any]] = [
         {
@@ -769,7 +790,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 180,
-        "data": _numbers(_records(tl, ["hour", "strategy", "dropped_rps"])),
+        "data": _numbers(_line_rows(tl, "dropped_rps", step_after=False)),
         "mark": {"type": "line"},
         "encoding": {
             "x": hour_x,

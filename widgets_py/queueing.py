@@ -372,12 +372,13 @@ def policy_queue(lam, c, mu: float, timeout: float, policy: str) -> PolicyQueue:
     return PolicyQueue(parts, up)
 
 
-def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
+def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, served=None):
     """Response-time quantiles of served requests, pooled over groups of steps.
 
     ``weights``: arrivals per step; ``probs``: quantile levels (e.g. 0.95); ``starts``: first step
-    of each contiguous group (default: one group of all steps). Returns shape (len(probs), groups);
-    NaN where a group served nothing."""
+    of each contiguous group (default: one group of all steps); ``served``: ``queue.survival(0)[0]``
+    when the caller has it already. Returns shape (len(probs), groups); NaN where a group served
+    nothing."""
     weights = np.asarray(weights, dtype=float)
     n = weights.shape[-1]
     starts = np.array([0] if starts is None else starts, dtype=np.intp)  # reduceat needs intp indices (int32 in Pyodide)
@@ -410,7 +411,10 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
                 u_rows[r, open_groups] = np.add.reduceat(sub_weights * u, sub_starts)
         return U_rows, u_rows
 
-    U0, _ = pooled(np.zeros((1, len(starts))), np.ones((1, len(starts)), dtype=bool))
+    if served is None:
+        U0, _ = pooled(np.zeros((1, len(starts))), np.ones((1, len(starts)), dtype=bool))
+    else:  # the same sums of the same terms
+        U0 = np.add.reduceat(weights * served, starts).reshape(1, -1)
     target = (1.0 - probs) * U0
     # S(t) ≤ e^{−μ(t−T)} beyond the timeout, so this bracket always holds the quantile.
     mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout

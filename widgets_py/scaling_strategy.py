@@ -477,10 +477,10 @@ def _latency(lam: np.ndarray, lam_key: tuple, serving: np.ndarray, params: dict[
         q = queueing.policy_queue(lam, serving, mu, timeout, policy)
         arrivals = lam * step_s
         U_0, _ = q.survival(0.0)
-        quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99])[:, 0]
+        quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99], served=U_0)[:, 0]
         n = len(lam)
         starts = np.arange(0, n, max(1, math.ceil(n / CHART_BUCKETS)))
-        bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts)[0]
+        bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts, served=U_0)[0]
         figures = dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
                            _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
         figures["queue"] = q  # kept: a new SLO needs one more survival, not a new queue

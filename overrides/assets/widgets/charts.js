@@ -87,9 +87,11 @@ function plotWidth(spec) {
 
 // The live view is inside a role="img" box named by the chart's title and described by its summary, so
 // what Vega adds for assistive technology (an aria description computed for every data point, which
-// with `ast: true` below is interpreted, not compiled: a quarter of a data update) is never read.
+// with `ast: true` below is interpreted, not compiled: a quarter of a data update) is never read; the
+// marks are hidden from it instead (without their descriptions they would be images without a name).
 function liveSpec(spec) {
-  return { ...spec, config: { ...(spec.config || {}), aria: false } };
+  const config = spec.config || {};
+  return { ...spec, config: { ...config, aria: false, mark: { ...(config.mark || {}), aria: false } } };
 }
 
 // The site's Content Security Policy allows neither eval nor inline styles: `ast: true` makes Vega run

@@ -13,6 +13,8 @@ import { initExperiment } from "./experiments.js";
 // this module adopts that worker.
 Object.assign(runtime, {
   workerStarts: 0,
+  runsSent: 0, // runs posted to the worker, and of them replaced unrun (tests and benchmarks)
+  runsSuperseded: 0,
   worker: null,
   ready: false,
   nextId: 1,
@@ -162,8 +164,9 @@ class Controller {
     this.changedAt = null;
   }
 
-  // Charts far from the viewport are drawn when they come near it (a screen above or below): a change
-  // then redraws the charts the reader can see, not five. Their rows (downloads, table) follow at once.
+  // Charts far from the viewport (more than a screen above or below) are drawn after the others, when
+  // the page is idle, or at once when they come near it: a change first redraws the charts the reader
+  // can see. Their rows (downloads, table) follow at once.
   watchVisibility() {
     if (typeof IntersectionObserver === "undefined") return;
     this.nearView = new Set();
@@ -577,10 +580,28 @@ class Controller {
     updateData(figure, chart);
     if (this.nearView && !this.nearView.has(chart.name)) {
       this.offscreen.set(chart.name, chart);
+      this.drawOffscreenWhenIdle();
       return;
     }
     this.offscreen.delete(chart.name);
     await this.drawChart(figure, chart);
+  }
+
+  drawOffscreenWhenIdle() {
+    if (this.drawingOffscreen) return;
+    this.drawingOffscreen = true;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
+    const next = () => {
+      const [name, chart] = this.offscreen.entries().next().value || [];
+      if (!name || !this.root.isConnected) {
+        this.drawingOffscreen = false;
+        return;
+      }
+      this.offscreen.delete(name);
+      const figure = this.root.querySelector(`[data-chart="${CSS.escape(name)}"]`);
+      (figure ? this.drawChart(figure, chart) : Promise.resolve()).catch(() => {}).finally(() => idle(next));
+    };
+    idle(next);
   }
 
   async drawChart(figure, chart) {

@@ -164,9 +164,9 @@ class Controller {
     this.changedAt = null;
   }
 
-  // Charts far from the viewport (more than a screen above or below) are drawn after the others, when
-  // the page is idle, or at once when they come near it: a change first redraws the charts the reader
-  // can see. Their rows (downloads, table) follow at once.
+  // Charts far from the viewport (more than a screen above or below) are drawn once the page is quiet
+  // (see whenQuiet), or at once when they come near it: a change redraws the charts the reader can see.
+  // Their rows (downloads, table) follow at once.
   watchVisibility() {
     if (typeof IntersectionObserver === "undefined") return;
     this.nearView = new Set();
@@ -592,6 +592,10 @@ class Controller {
     this.drawingOffscreen = true;
     const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
     const next = () => {
+      if ((runtime.activeUntil || 0) > performance.now()) {
+        whenQuiet(() => idle(next)); // a draw is a long task: not between a reader's moves
+        return;
+      }
       const [name, chart] = this.offscreen.entries().next().value || [];
       if (!name || !this.root.isConnected) {
         this.drawingOffscreen = false;

@@ -373,6 +373,37 @@ def policy_queue(lam, c, mu: float, timeout: float, policy: str) -> PolicyQueue:
 
 
 _COARSE_STRIDE = 8
+_GUESS_TIMES = 32
+
+
+def _drops_matter(queue, weights) -> bool:
+    """At least 1 % of the arrivals dropped: then part of the run is overloaded, its served requests
+    wait close to the timeout, and the upper percentiles lie there, far from where Newton starts
+    (otherwise it converges in about three passes and a guess costs more than it saves). Only where
+    the passes start depends on it, not the answer."""
+    return float(queue.p_drop @ weights) >= 1e-2 * float(np.sum(weights))
+
+
+def _pooled_guess(queue, weights, probs, default, t_max):
+    """First guesses of the pooled quantiles ``probs``: the pooled survival of every
+    ``_COARSE_STRIDE``-th step at ``_GUESS_TIMES`` times spread geometrically up to ``t_max``, and
+    closely after the timeout T (requests that waited close to T finish within a few service times
+    of it: in overload the survival falls steeply there), its logarithm interpolated linearly
+    between the two times around each level; ``default`` where the level lies below the first time."""
+    sample = np.arange(0, len(weights), _COARSE_STRIDE)
+    part, w = queue.take(sample), weights[sample]
+    mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout
+    spread = np.geomspace(min(0.01 * float(np.min(default)), t_max / 1e6), t_max, _GUESS_TIMES)
+    times = np.unique(np.concatenate((spread, np.minimum(T + np.arange(-4, 12) / (2.0 * mu), t_max))))
+    pooled = part.survival(times[:, None])[0] @ w
+    level = (1.0 - probs) * float(part.survival(0.0)[0] @ w)
+    at = np.searchsorted(-pooled, -level, side="left")  # first time where the survival is at or below the level
+    i = np.clip(at, 1, len(times) - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = np.log(np.maximum(pooled[i - 1], _TINY)), np.log(np.maximum(pooled[i], _TINY))
+        frac = np.clip(np.where(a > b, (a - np.log(np.maximum(level, _TINY))) / (a - b), 0.5), 0.0, 1.0)
+    guess = times[i - 1] + frac * (times[i] - times[i - 1])
+    return np.where(at == 0, default, guess)
 
 
 def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, served=None):
@@ -383,11 +414,11 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, se
     when the caller has it already. Returns shape (len(probs), groups); NaN where a group served
     nothing.
 
-    One group of many steps (a day's percentiles) is first solved on every ``_COARSE_STRIDE``-th step,
-    whose answer starts the solve on all steps: when part of the day is overloaded, the pooled
-    distribution has two humps (milliseconds, and near the timeout) and Newton from the service-time
-    quantile needed about eight passes over every step per level; from the coarse answer it needs
-    two or three. The answer is the same root to the same tolerance."""
+    One group of many steps (a day's percentiles) with drops starts from a guess read off the pooled
+    survival of every ``_COARSE_STRIDE``-th step on a grid of times (one evaluation): when part of the
+    day is overloaded, the pooled distribution has two humps (milliseconds, and near the timeout) and Newton
+    from the service-time quantile needed about eight passes over every step per level; from the
+    guess it needs two or three. The answer is the same root to the same tolerance."""
     weights = np.asarray(weights, dtype=float)
     n = weights.shape[-1]
     starts = np.array([0] if starts is None else starts, dtype=np.intp)  # reduceat needs intp indices (int32 in Pyodide)
@@ -425,17 +456,14 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, se
     else:  # the same sums of the same terms
         U0 = np.add.reduceat(weights * served, starts).reshape(1, -1)
     target = (1.0 - probs) * U0
-    start = np.broadcast_to(-np.log(1.0 - probs) / queue.parts[0][1].mu, target.shape)
-    if len(starts) == 1 and n >= 8 * _COARSE_STRIDE:
-        sample = np.arange(0, n, _COARSE_STRIDE)
-        coarse = mixture_quantiles(queue.take(sample), weights[sample], probs[:, 0], max_iter=max_iter,
-                                   served=None if served is None else np.asarray(served)[sample])
-        start = np.where(np.isfinite(coarse), coarse, start)
     # S(t) ≤ e^{−μ(t−T)} beyond the timeout, so this bracket always holds the quantile.
     mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout
     lo = np.zeros(target.shape)
-    hi = np.full(target.shape, T + np.log(1.0 / (1.0 - probs.max())) / mu + 1.0 / mu)
-    t = np.minimum(start, hi)  # (the coarse answer is within the bracket; the cap only guards it)
+    t_max = T + np.log(1.0 / (1.0 - probs.max())) / mu + 1.0 / mu
+    hi = np.full(target.shape, t_max)
+    t = np.broadcast_to(-np.log(1.0 - probs) / mu, target.shape).copy()
+    if len(starts) == 1 and n >= 8 * _COARSE_STRIDE and _drops_matter(queue, weights):
+        t[:, 0] = _pooled_guess(queue, weights, probs[:, 0], t[:, 0], t_max)
     log_target = np.log(np.maximum(target, _TINY))
     finished = np.broadcast_to(U0 <= 0, target.shape).copy()
     for _ in range(max_iter):

@@ -155,6 +155,7 @@ class Controller {
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
     this.offscreen = new Map(); // chart name -> newest chart not drawn yet: its figure is far from view
     this.nearView = null; // chart names whose figure is in or near the viewport (null: not known yet)
+    this.draining = new Set(); // queues of idle-time chart work being worked through (drainWhenIdle)
     // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
     // their data, so a result that matches them (the usual first run) needs no drawing at all
     this.shown = new Map(this.data.rendered.charts.map((c) => [c.name, { digest: c.digest }]));
@@ -588,22 +589,30 @@ class Controller {
   }
 
   drawOffscreenWhenIdle() {
-    if (this.drawingOffscreen) return;
-    this.drawingOffscreen = true;
+    this.drainWhenIdle(this.offscreen, (name, chart) => {
+      const figure = this.root.querySelector(`[data-chart="${CSS.escape(name)}"]`);
+      return figure ? this.drawChart(figure, chart) : null;
+    });
+  }
+
+  // Runs job(name, value) for each entry of `queue` (a Map; entries added meanwhile included), one per
+  // idle slot once the page is quiet: a chart build is a long task, never between a reader's moves.
+  drainWhenIdle(queue, job) {
+    if (this.draining.has(queue)) return;
+    this.draining.add(queue);
     const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
     const next = () => {
       if ((runtime.activeUntil || 0) > performance.now()) {
-        whenQuiet(() => idle(next)); // a draw is a long task: not between a reader's moves
+        whenQuiet(() => idle(next));
         return;
       }
-      const [name, chart] = this.offscreen.entries().next().value || [];
+      const [name, value] = queue.entries().next().value || [];
       if (!name || !this.root.isConnected) {
-        this.drawingOffscreen = false;
+        this.draining.delete(queue);
         return;
       }
-      this.offscreen.delete(name);
-      const figure = this.root.querySelector(`[data-chart="${CSS.escape(name)}"]`);
-      (figure ? this.drawChart(figure, chart) : Promise.resolve()).catch(() => {}).finally(() => idle(next));
+      queue.delete(name);
+      Promise.resolve(job(name, value)).catch(() => {}).finally(() => idle(next));
     };
     idle(next);
   }
@@ -624,31 +633,14 @@ class Controller {
   prepareChart(figure, chart) {
     if (this.views.has(chart.name)) return;
     (this.toPrepare ||= new Map()).set(chart.name, [figure, chart]);
-    if (this.preparing) return;
-    this.preparing = true;
-    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
-    const next = () => {
-      if ((runtime.activeUntil || 0) > performance.now()) {
-        whenQuiet(() => idle(next)); // one build is a long task: not while the reader moves controls
-        return;
-      }
-      const [name, job] = this.toPrepare.entries().next().value || [];
-      if (!name || !this.root.isConnected) {
-        this.preparing = false;
-        return;
-      }
-      this.toPrepare.delete(name);
-      if (this.views.has(name)) {
-        idle(next);
-        return;
-      }
-      const [fig, spec] = job;
-      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true, narrow: this.narrowConfig() }).then((handle) => {
-        if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
-        else this.views.set(name, handle);
-      }, () => {}).finally(() => idle(next));
-    };
-    idle(next);
+    this.drainWhenIdle(this.toPrepare, (name, [fig, spec]) => {
+      if (this.views.has(name)) return null;
+      return renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true, narrow: this.narrowConfig() })
+        .then((handle) => {
+          if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
+          else this.views.set(name, handle);
+        });
+    });
   }
 
   recover() {

@@ -302,6 +302,11 @@ MOVE_SLIDERS = """async ({widget, moves}) => {
     if (move.skip) { out.push({ ...move }); continue; }
     const slider = root.querySelector(`input[type=range][data-range-for="${move.param}"]`);
     if (!slider) { out.push({ ...move, skip: 'no slider on the page' }); continue; }
+    // as a reader does: the control in view (its group open), so the charts drawn are the ones near it
+    const group = slider.closest('details');
+    if (group) group.open = true;
+    slider.scrollIntoView({ block: 'center' });
+    await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
     const done = new Promise((res) => {
       const timer = setTimeout(() => res(null), 30000);
       root.addEventListener('course-widget:update', (e) => { clearTimeout(timer); res(e.detail); }, { once: true });
@@ -319,7 +324,7 @@ MOVE_SLIDERS = """async ({widget, moves}) => {
     const metrics = detail.metrics_at != null ? detail.metrics_at - t0 : detail.result_ms;
     const charts = detail.charts_at != null ? detail.charts_at - t0 : detail.ms;
     out.push({ ...move, metrics_ms: metrics, charts_ms: charts, compute_ms: detail.compute_ms,
-               worker: detail.worker || null, wall, error });
+               worker: detail.worker || null, delivery_ms: detail.delivery_ms ?? null, wall, error });
   }
   return out;
 }"""
@@ -353,14 +358,20 @@ def control_rows(rows: list[dict]) -> list[tuple]:
 
 
 def print_controls(rows: list[dict]) -> None:
-    print(f"\n{'widget':<28} {'control':<28} {'move':>25} {'metrics ms':>10} {'charts ms':>10} {'compute ms':>10}")
+    """compute: the worker's whole run; queue: of it, waiting behind other runs (worker.js queue_ms);
+    to page: from the worker's post to the page's handler (main thread busy meanwhile)."""
+    print(f"\n{'widget':<28} {'control':<28} {'move':>25} {'metrics ms':>10} {'charts ms':>10} {'compute ms':>10}"
+          f" {'queue ms':>9} {'to page ms':>10}")
     for r in rows:
         move = f"{r['from']:.4g} -> {r['value']:.4g}" if "value" in r else ""
         if r.get("skip") or r.get("charts_ms") is None:
             print(f"{r['widget']:<28} {r['param']:<28} {move:>25}  {r.get('skip') or r.get('error')}")
             continue
+        queue = (r.get("worker") or {}).get("queue_ms")
+        delivery = r.get("delivery_ms")
         print(f"{r['widget']:<28} {r['param']:<28} {move:>25} {r['metrics_ms']:10.0f} {r['charts_ms']:10.0f}"
-              f" {r['compute_ms']:10.0f}" + (f"  ({r['error']})" if r.get("error") else ""))
+              f" {r['compute_ms']:10.0f} {'' if queue is None else f'{queue:.0f}':>9}"
+              f" {'' if delivery is None else f'{delivery:.0f}':>10}" + (f"  ({r['error']})" if r.get("error") else ""))
 
 
 def cpython_simulate_ms(site: Path, repeats: int) -> dict:

@@ -275,8 +275,9 @@ def fresh_run(overrides):
     "change, autoscale_runs, queue_solves",
     [
         ({"replicas": 6}, 0, 1),  # only the fixed strategy's capacity changes
+        ({"replicas": 104}, 0, 1),  # above max_replicas: more failure draws, none the autoscaler reaches
         ({"price_per_hour": 0.5}, 0, 0),  # cost only
-        ({"slo_ms": 30}, 0, 3),  # a new SLO share for each strategy, no new percentiles
+        ({"slo_ms": 30}, 0, 0),  # a new SLO share for each strategy from its kept queue
         ({"target_utilization": 0.3}, 1, 1),  # the autoscaler and its own queue
         ({"peak_rps": 200}, 1, 3),  # new traffic: everything
     ],
@@ -331,3 +332,48 @@ def test_power_of_two_lies_strictly_between_least_connections_and_random_in_the_
            ["metrics"]["horizontal_fixed"]["p95_ms"] for policy in ("least_connections", "power_of_two",
                                                                       "round_robin", "random")}
     assert p95["least_connections"] < p95["power_of_two"] <= p95["round_robin"] < p95["random"]
+
+
+# ---------------------------------------------------------------- chart rows
+
+
+def _layer_rows(chart, field):
+    spec = chart["spec"]
+    for part in [spec, *spec.get("layer", [])]:
+        rows = part.get("data", {}).get("values", [])
+        if rows and field in rows[0]:
+            return rows
+    raise AssertionError(field)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"failure_rate_per_hour": 1.0, "recovery_s": 1800, "peak_rps": 900},
+                                       {"vertical_resize": True, "spike_multiplier": 20}])
+def test_chart_rows_keep_every_point_that_shapes_a_line(overrides):
+    """Charts carry only the points where a line changes: the step lines (capacity, instances) hold
+    each value until the next point, the straight lines (drops, p95) are flat between equal points, so
+    the timeline read back from the rows equals the full 5-minute timeline at every hour."""
+    result = ss.WIDGET.run(overrides)
+    tl = result["series"]["timeline"]
+    charts = {c["name"]: c for c in ss.charts(result)}
+    hours = np.asarray(tl["hour"], dtype=float)
+    names = np.asarray(tl["strategy"])
+    for chart, field, step_after in (("demand_capacity", "capacity_rps", True), ("replicas", "replicas", True),
+                                     ("drops", "dropped_rps", False), ("p95", "p95_ms", False)):
+        rows = _layer_rows(charts[chart], field)
+        full = np.asarray(tl[field], dtype=float)
+        for strategy in ss.STRATEGIES:
+            mine = [r for r in rows if r["strategy"] == strategy]
+            x = np.array([r["hour"] for r in mine])
+            y = np.array([r[field] for r in mine])
+            at = names == strategy
+            expected = full[at]
+            grid = hours[at]
+            if field == "p95_ms":
+                grid, expected = grid[expected > 0], expected[expected > 0]
+            assert x[0] == grid[0] and x[-1] == grid[-1]  # the line spans the run
+            if step_after:
+                read = y[np.searchsorted(x, grid, side="right") - 1]
+            else:
+                read = np.interp(grid, x, y)
+            np.testing.assert_allclose(read, expected, rtol=1e-12, atol=0)
+    assert len(_layer_rows(charts["replicas"], "replicas")) < len(tl["hour"])  # a fixed fleet is two points

@@ -291,6 +291,10 @@ def test_run_json_reports_errors_as_data(monkeypatch):
     toy_widget.register(monkeypatch)
     ok = json.loads(api.run_json("toy_queue", '{"arrival_rate": 80}'))
     assert ok["ok"] and ok["metrics"]["mean_ms"] == {"value": pytest.approx(50.0), "text": "50.0\u00a0ms"}
+    # the page draws from the charts: the raw series stay out of its message, the rest is compute's
+    full = api.compute("toy_queue", {"arrival_rate": 80})
+    assert "series" in full["result"] and "series" not in ok["result"]
+    assert ok["charts"] == json.loads(json.dumps(full["charts"])) and ok["result"]["params"] == full["result"]["params"]
     bad = json.loads(api.run_json("toy_queue", '{"service_ms": 0}'))
     assert bad == {"ok": False, "error": bad["error"], "param": "service_ms"} and "out of range" in bad["error"]
 

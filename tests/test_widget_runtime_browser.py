@@ -114,6 +114,9 @@ def change_a_control(page, wtype: str) -> tuple[str, object, dict, dict]:
             )
         except Exception:
             continue
+        # charts near the viewport are drawn first, the others when the page is idle: wait for a live one
+        page.wait_for_function("(sel) => [...document.querySelectorAll(sel + ' .cw-chart-view')]"
+                               ".some((v) => v.dataset.view === 'live')", arg=root_of(wtype), timeout=15_000)
         page.wait_for_timeout(200)  # let every chart of this result finish drawing
         return name, value, before, snapshot(page, wtype)
     pytest.fail(f"no control of {wtype} changed a data-metric")

@@ -82,11 +82,32 @@ def preload(widget_types: list[str]) -> list[str]:
     return loaded
 
 
+def warm_up(widget_types: list[str]) -> list[str]:
+    """Run each widget's small warm-up case (``Widget.warm_up``) once; return the types warmed. The
+    browser worker calls this right after it reports ready, before any reader's run."""
+    warmed = []
+    for widget_type in widget_types:
+        try:
+            case = registry.get(widget_type).warm_up
+        except Exception:  # noqa: BLE001 - a broken widget is reported when it is run
+            continue
+        if case is not None and compute(widget_type, dict(case)).get("ok"):
+            warmed.append(widget_type)
+    return warmed
+
+
 def run_json(widget_type: str, overrides_json: str) -> str:
+    """``compute`` as JSON for the page, without ``result["series"]``: the page draws from the charts
+    (which carry the same data, per chart), and a simulator's raw series can be most of the message
+    (the scaling simulator's: 90 of 390 kB), all of it to encode, post and decode on every change.
+    ``compute`` and ``run`` keep them for the build and the CLI."""
     try:
         overrides = json.loads(overrides_json or "{}")
     except ValueError:
         return json.dumps({"ok": False, "error": "parameters are not valid JSON", "param": None})
     if not isinstance(overrides, dict):
         return json.dumps({"ok": False, "error": "parameters must be an object", "param": None})
-    return json.dumps(compute(widget_type, overrides), allow_nan=False)
+    out = compute(widget_type, overrides)
+    if out.get("ok"):
+        out["result"].pop("series", None)
+    return json.dumps(out, allow_nan=False)

@@ -177,6 +177,10 @@ class Widget:
     # (result, formatted metrics) -> Description; computed with the result, so the build's static page
     # and the live widget say the same thing.
     describe: Callable[[dict[str, Any], dict[str, dict[str, Any]]], Description] | None = None
+    # Parameters of a small run that goes through the usual code paths, run once right after the page's
+    # runtime is ready (``api.warm_up``): in Pyodide the first call of each numpy routine is compiled
+    # then (V8 compiles WebAssembly lazily), which made a reader's first change several times slower.
+    warm_up: Mapping[str, Any] | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

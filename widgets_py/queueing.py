@@ -188,32 +188,60 @@ def rotation_queue(lam, c, mu: float, timeout: float) -> TimeoutQueue:
     return _virtual_wait_queue(mu * sigma, mu * x, mu * sigma_over_a * (1.0 - a_star), mu, timeout)
 
 
-def rotation_root(lam, c, mu: float, iterations: int = 64):
+def rotation_root(lam, c, mu: float, max_iterations: int = 100):
     """``1 − σ`` for E_c/M/1, where σ ≠ 1 solves ``σ = (λ/(λ + μ(1−σ)))^c`` (each replica's arrivals
     are Erlang(c, λ)). Positive below saturation (ρ = λ/(cμ) < 1), negative above, 0 at ρ = 1.
 
-    F(x) = ln(1 − x) + c·ln(1 + μx/λ) is concave with roots 0 and x*; bisection on the side of 0 where
-    x* lies (64 halvings: the bracket is at most max(1, λ/μ) wide)."""
+    F(x) = ln(1 − x) + c·ln(1 + μx/λ) is concave with roots 0 and x*. Safeguarded Newton on the
+    bracket of x* ((0, 1) below saturation, (−λ/μ, 0) above); a step that leaves the bracket is
+    replaced by bisection. Below saturation it starts from the second fixed-point iterate of
+    σ = A*(μ(1−σ)) from σ = 0, which never passes σ*: there F ≤ 0, and concavity then makes the
+    Newton iterates approach x* without passing it. Above saturation it starts mid-bracket. It stops
+    once a step is below 1e-14 relative (quadratic convergence: the last step leaves an error near
+    the rounding of F itself); where the root is ill-conditioned (ρ within 1e-6 of 1) it agrees with
+    a full bisection to about 1e-8 relative, elsewhere to 1e-12."""
     lam = np.maximum(np.asarray(lam, dtype=float), _TINY)
     c = np.asarray(c, dtype=float)
     lam, c = np.broadcast_arrays(lam, c)
+    shape = lam.shape
+    lam, c = lam.ravel(), c.ravel()
     r = mu / lam
     below = c * mu > lam  # F'(0) = c·μ/λ − 1 > 0: the root is in (0, 1)
     lo = np.where(below, 0.0, -1.0 / r)
     hi = np.where(below, 1.0, 0.0)
-
-    def F(x):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log1p(-x) + c * np.log1p(r * x)
-
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        f = F(mid)
+    log_lam = np.log(lam)
+    sigma = np.zeros(lam.shape)
+    with np.errstate(under="ignore"):
+        for _ in range(2):
+            sigma = np.exp(c * (log_lam - np.log(lam + mu * (1.0 - sigma))))
+    x = np.where(below, 1.0 - sigma, 0.5 * lo)
+    # Where 1 − σ rounds to 1 the root is within half an ulp of 1 as well: nothing to solve.
+    idx = np.flatnonzero(~below | (x < 1.0))
+    if idx.size == x.size:
+        idx = slice(None)
+    xs, lo, hi, r, cs, bel = x[idx], lo[idx], hi[idx], r[idx], c[idx], below[idx]
+    for _ in range(max_iterations):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            f = np.log1p(-xs) + cs * np.log1p(r * xs)
+            step = f / (cs * r / (1.0 + r * xs) - 1.0 / (1.0 - xs))
+            new = xs - step
         # Below saturation F > 0 between 0 and x*; above it F < 0 between −1/r and x*.
-        left = np.where(below, f > 0, f < 0)
-        lo = np.where(left, mid, lo)
-        hi = np.where(left, hi, mid)
-    return np.where(c * mu == lam, 0.0, 0.5 * (lo + hi))
+        left = np.where(bel, f > 0, f < 0)
+        lo = np.where(left, xs, lo)
+        hi = np.where(left, hi, xs)
+        bad = ~np.isfinite(new) | (new < lo) | (new > hi)
+        new = np.where(bad, 0.5 * (lo + hi), new)
+        x[idx] = new
+        still = bad | (np.abs(step) > 1e-14 * np.abs(xs))
+        open_count = int(np.count_nonzero(still))
+        if not open_count:
+            break
+        if 2 * open_count < still.size:  # a few stragglers: carry on with them only
+            keep = np.flatnonzero(still)
+            idx = (np.arange(x.size) if isinstance(idx, slice) else idx)[keep]
+            new, lo, hi, r, cs, bel = (a[keep] for a in (new, lo, hi, r, cs, bel))
+        xs = new
+    return np.where(c * mu == lam, 0.0, x).reshape(shape)
 
 
 def _virtual_wait_queue(lam_b, theta, drain, mu: float, timeout: float) -> TimeoutQueue:
@@ -344,12 +372,53 @@ def policy_queue(lam, c, mu: float, timeout: float, policy: str) -> PolicyQueue:
     return PolicyQueue(parts, up)
 
 
-def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
+_COARSE_STRIDE = 8
+_GUESS_TIMES = 32
+
+
+def _drops_matter(queue, weights) -> bool:
+    """At least 1 % of the arrivals dropped: then part of the run is overloaded, its served requests
+    wait close to the timeout, and the upper percentiles lie there, far from where Newton starts
+    (otherwise it converges in about three passes and a guess costs more than it saves). Only where
+    the passes start depends on it, not the answer."""
+    return float(queue.p_drop @ weights) >= 1e-2 * float(np.sum(weights))
+
+
+def _pooled_guess(queue, weights, probs, default, t_max):
+    """First guesses of the pooled quantiles ``probs``: the pooled survival of every
+    ``_COARSE_STRIDE``-th step at ``_GUESS_TIMES`` times spread geometrically up to ``t_max``, and
+    closely after the timeout T (requests that waited close to T finish within a few service times
+    of it: in overload the survival falls steeply there), its logarithm interpolated linearly
+    between the two times around each level; ``default`` where the level lies below the first time."""
+    sample = np.arange(0, len(weights), _COARSE_STRIDE)
+    part, w = queue.take(sample), weights[sample]
+    mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout
+    spread = np.geomspace(min(0.01 * float(np.min(default)), t_max / 1e6), t_max, _GUESS_TIMES)
+    times = np.unique(np.concatenate((spread, np.minimum(T + np.arange(-4, 12) / (2.0 * mu), t_max))))
+    pooled = part.survival(times[:, None])[0] @ w
+    level = (1.0 - probs) * float(part.survival(0.0)[0] @ w)
+    at = np.searchsorted(-pooled, -level, side="left")  # first time where the survival is at or below the level
+    i = np.clip(at, 1, len(times) - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = np.log(np.maximum(pooled[i - 1], _TINY)), np.log(np.maximum(pooled[i], _TINY))
+        frac = np.clip(np.where(a > b, (a - np.log(np.maximum(level, _TINY))) / (a - b), 0.5), 0.0, 1.0)
+    guess = times[i - 1] + frac * (times[i] - times[i - 1])
+    return np.where(at == 0, default, guess)
+
+
+def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, served=None):
     """Response-time quantiles of served requests, pooled over groups of steps.
 
     ``weights``: arrivals per step; ``probs``: quantile levels (e.g. 0.95); ``starts``: first step
-    of each contiguous group (default: one group of all steps). Returns shape (len(probs), groups);
-    NaN where a group served nothing."""
+    of each contiguous group (default: one group of all steps); ``served``: ``queue.survival(0)[0]``
+    when the caller has it already. Returns shape (len(probs), groups); NaN where a group served
+    nothing.
+
+    One group of many steps (a day's percentiles) with drops starts from a guess read off the pooled
+    survival of every ``_COARSE_STRIDE``-th step on a grid of times (one evaluation): when part of the
+    day is overloaded, the pooled distribution has two humps (milliseconds, and near the timeout) and Newton
+    from the service-time quantile needed about eight passes over every step per level; from the
+    guess it needs two or three. The answer is the same root to the same tolerance."""
     weights = np.asarray(weights, dtype=float)
     n = weights.shape[-1]
     starts = np.array([0] if starts is None else starts, dtype=np.intp)  # reduceat needs intp indices (int32 in Pyodide)
@@ -382,13 +451,19 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40):
                 u_rows[r, open_groups] = np.add.reduceat(sub_weights * u, sub_starts)
         return U_rows, u_rows
 
-    U0, _ = pooled(np.zeros((1, len(starts))), np.ones((1, len(starts)), dtype=bool))
+    if served is None:
+        U0, _ = pooled(np.zeros((1, len(starts))), np.ones((1, len(starts)), dtype=bool))
+    else:  # the same sums of the same terms
+        U0 = np.add.reduceat(weights * served, starts).reshape(1, -1)
     target = (1.0 - probs) * U0
     # S(t) ≤ e^{−μ(t−T)} beyond the timeout, so this bracket always holds the quantile.
     mu, T = queue.parts[0][1].mu, queue.parts[0][1].timeout
     lo = np.zeros(target.shape)
-    hi = np.full(target.shape, T + np.log(1.0 / (1.0 - probs.max())) / mu + 1.0 / mu)
+    t_max = T + np.log(1.0 / (1.0 - probs.max())) / mu + 1.0 / mu
+    hi = np.full(target.shape, t_max)
     t = np.broadcast_to(-np.log(1.0 - probs) / mu, target.shape).copy()
+    if len(starts) == 1 and n >= 8 * _COARSE_STRIDE and _drops_matter(queue, weights):
+        t[:, 0] = _pooled_guess(queue, weights, probs[:, 0], t[:, 0], t_max)
     log_target = np.log(np.maximum(target, _TINY))
     finished = np.broadcast_to(U0 <= 0, target.shape).copy()
     for _ in range(max_iter):

@@ -73,6 +73,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.random  # noqa: F401 - numpy imports it lazily; in Pyodide that first use costs ~0.15 s, so it is
+# paid here, when the page preloads the widget, instead of on the reader's first change
 
 from . import queueing
 from .core import VEGA_LITE_SCHEMA, Comparison, Memo, Metric, Param, ParamError, Widget, format_value
@@ -136,6 +138,14 @@ def failure_thresholds(params: dict[str, Any], max_exposure_h: float) -> np.ndar
     expected = rate * max_exposure_h
     count = int(expected + 6.0 * math.sqrt(expected) + 10)
     return np.append(np.cumsum(rng.exponential(1.0 / rate, count)), np.inf)
+
+
+def _reachable(thresholds_h: np.ndarray, exposure_h: float) -> np.ndarray:
+    """The failure thresholds a run whose exposure never exceeds ``exposure_h`` can reach (then ∞):
+    what a memo key must hold, so a change that only draws more thresholds (``replicas`` raising
+    the exposure bound) does not rerun the stages that never reach them."""
+    cut = int(np.searchsorted(thresholds_h, exposure_h * (1.0 + 1e-9) + 1e-9, side="right"))
+    return np.append(thresholds_h[:cut], np.inf)
 
 
 def _down_count(t: np.ndarray, fail_times: np.ndarray, recovery_s: float) -> np.ndarray:
@@ -463,29 +473,24 @@ def _latency(lam: np.ndarray, lam_key: tuple, serving: np.ndarray, params: dict[
     timeout = params["queue_timeout_ms"] / 1000.0
     key = (lam_key, _digest(serving), mu, timeout, policy)
 
-    built: list = []  # the queue, once: a new solve and its SLO share use the same one
-
-    def queue():
-        if not built:
-            built.append(queueing.policy_queue(lam, serving, mu, timeout, policy))
-        return built[0]
-
     def solve():
-        q = queue()
+        q = queueing.policy_queue(lam, serving, mu, timeout, policy)
         arrivals = lam * step_s
         U_0, _ = q.survival(0.0)
-        quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99])[:, 0]
+        quantiles = queueing.mixture_quantiles(q, arrivals, [0.5, 0.95, 0.99], served=U_0)[:, 0]
         n = len(lam)
         starts = np.arange(0, n, max(1, math.ceil(n / CHART_BUCKETS)))
-        bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts)[0]
-        return dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
-                        _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
+        bucket_p95 = queueing.mixture_quantiles(q, arrivals, [0.95], starts=starts, served=U_0)[0]
+        figures = dict(zip(("p_drop", "U_0", "quantiles", "starts", "bucket_p95"),
+                           _read_only(q.p_drop, U_0, quantiles, starts, bucket_p95)))
+        figures["queue"] = q  # kept: a new SLO needs one more survival, not a new queue
+        return figures
 
     figures = _MEMOS["latency"].get(key, solve)
     slo = params["slo_ms"] / 1000.0
     # U(0) − U(slo) is a share of arrivals: rounding can leave it a hair below 0 at extreme load.
     within = _MEMOS["slo"].get(key + (slo,), lambda: float(
-        (lam * step_s * np.clip(figures["U_0"] - queue().survival(slo)[0], 0.0, 1.0)).sum()))
+        (lam * step_s * np.clip(figures["U_0"] - figures["queue"].survival(slo)[0], 0.0, 1.0)).sum()))
     return figures, within
 
 
@@ -571,7 +576,8 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
 
     # Vertical: one machine; its workers share one queue.
     if params["vertical_resize"]:
-        v_serving, v_workers_paid, v_price, resizes = _vertical_resized(lam, lam_key, params, mu, thresholds)
+        v_serving, v_workers_paid, v_price, resizes = _vertical_resized(
+            lam, lam_key, params, mu, _reachable(thresholds, hours))
     else:
         down = _down_count(t, thresholds * 3600.0, params["recovery_s"])
         v_serving = np.where(down > 0, 0, size["workers"])
@@ -597,7 +603,7 @@ def simulate(params: dict[str, Any]) -> dict[str, Any]:
         lam_key,
         step_s,
         mu,
-        thresholds,
+        _reachable(thresholds, params["max_replicas"] * hours),
         min_replicas=params["min_replicas"],
         max_replicas=params["max_replicas"],
         target_utilization=params["target_utilization"],
@@ -687,9 +693,37 @@ _COLOR = {
 }
 
 
-def _records(series: dict[str, list], keys: list[str]) -> list[dict[str, Any]]:
-    cols = [series[k] for k in keys]
-    return [dict(zip(keys, row)) for row in zip(*cols)]
+def _numbers(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Inline rows whose fields already have their types: without ``parse: null`` Vega-Lite adds a
+    conversion of every row's x value, which the page's Vega (expressions interpreted, for the site's
+    CSP) evaluates again at every update."""
+    return {"values": rows, "format": {"parse": None}}
+
+
+def _line_rows(tl: dict[str, list], key: str, step_after: bool) -> list[dict[str, Any]]:
+    """The rows of one line per strategy, keeping only the points that shape it: in a run of equal
+    values the points between its first and last draw nothing (a straight line through them, or with
+    ``step_after`` a step that holds), so the picture is the same with a fraction of the rows (a
+    fixed fleet's 288 capacity points are a handful). The data table and downloads list these points,
+    where the value changes, which is what a reader looks for in them; the 5-minute timeline itself is
+    ``result["series"]``. Rows whose value is missing or not positive (a log scale's) are left out first."""
+    values = np.asarray(tl[key], dtype=float)  # None (no served request) becomes NaN
+    shown = np.flatnonzero(values > 0) if key == "p95_ms" else np.flatnonzero(~np.isnan(values))
+    v = values[shown]
+    strategy = np.asarray(tl["strategy"])[shown]
+    keep = np.ones(len(v), dtype=bool)
+    if len(v) > 2:
+        same_line = strategy[1:] == strategy[:-1]
+        same_value = (v[1:] == v[:-1]) & same_line  # point i+1 repeats point i of its line
+        # a point goes when it repeats its predecessor and (unless step-after) its successor repeats it;
+        # the last point of each line stays, it holds the line to the end of the run
+        drop = same_value.copy()
+        drop[:-1] &= same_line[1:] & (True if step_after else same_value[1:])
+        drop[-1] = False
+        keep[1:] = ~drop
+    index = shown[keep].tolist()
+    hour, names, data = tl["hour"], tl["strategy"], tl[key]
+    return [{"hour": hour[i], "strategy": names[i], key: data[i]} for i in index]
 
 
 def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -697,14 +731,14 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     hour_x = {"field": "hour", "type": "quantitative", "title": "Hour of day"}
     first = [i for i, s in enumerate(tl["strategy"]) if s == STRATEGIES[0]]
     demand_rows = [{"hour": tl["hour"][i], "demand_rps": tl["demand_rps"][i]} for i in first]
-    capacity_rows = _records(tl, ["hour", "strategy", "capacity_rps"])
+    capacity_rows = _line_rows(tl, "capacity_rps", step_after=True)
     demand_chart = {
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 240,
         "layer": [
             {
-                "data": {"values": demand_rows},
+                "data": _numbers(demand_rows),
                 "mark": {"type": "area", "color": "#bbbbbb", "opacity": 0.6},
                 "encoding": {
                     "x": hour_x,
@@ -712,7 +746,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                 },
             },
             {
-                "data": {"values": capacity_rows},
+                "data": _numbers(capacity_rows),
                 "mark": {"type": "line", "interpolate": "step-after"},
                 "encoding": {"x": hour_x, "y": {"field": "capacity_rps", "type": "quantitative"}, "color": _COLOR},
             },
@@ -722,7 +756,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 200,
-        "data": {"values": _records(tl, ["hour", "strategy", "replicas"])},
+        "data": _numbers(_line_rows(tl, "replicas", step_after=True)),
         "mark": {"type": "line", "interpolate": "step-after"},
         "encoding": {
             "x": hour_x,
@@ -730,11 +764,11 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "color": _COLOR,
         },
     }
-    p95_rows = [r for r in _records(tl, ["hour", "strategy", "p95_ms"]) if r["p95_ms"] is not None and r["p95_ms"] > 0]
+    p95_rows = _line_rows(tl, "p95_ms", step_after=False)
     slo = result["params"]["slo_ms"] if "params" in result else None
     p95_layers: list[dict[str, Any]] = [
         {
-            "data": {"values": p95_rows},
+            "data": _numbers(p95_rows),
             "mark": {"type": "line"},
             "encoding": {
                 "x": hour_x,
@@ -756,7 +790,7 @@ def charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         "$schema": VEGA_LITE_SCHEMA,
         "width": "container",
         "height": 180,
-        "data": {"values": _records(tl, ["hour", "strategy", "dropped_rps"])},
+        "data": _numbers(_line_rows(tl, "dropped_rps", step_after=False)),
         "mark": {"type": "line"},
         "encoding": {
             "x": hour_x,
@@ -974,4 +1008,6 @@ WIDGET = Widget(
         columns=(("p95_ms", "p95"), ("slo_attainment", "Within SLO"), ("cost_usd", "Cost")),
     ),
     describe=describe,
+    # half an hour with a spike and failures: every stage of a day's run, on 120 steps
+    warm_up={"hours": 0.5, "spike_start_h": 0.25, "failure_rate_per_hour": 2.0},
 )

@@ -85,6 +85,15 @@ function plotWidth(spec) {
   return key === "vconcat" ? Math.max(...widths) : widths.reduce((a, b) => a + b, 0);
 }
 
+// The live view is inside a role="img" box named by the chart's title and described by its summary, so
+// what Vega adds for assistive technology (an aria description computed for every data point, which
+// with `ast: true` below is interpreted, not compiled: a quarter of a data update) is never read; the
+// marks are hidden from it instead (without their descriptions they would be images without a name).
+function liveSpec(spec) {
+  const config = spec.config || {};
+  return { ...spec, config: { ...config, aria: false, mark: { ...(config.mark || {}), aria: false } } };
+}
+
 // The site's Content Security Policy allows neither eval nor inline styles: `ast: true` makes Vega run
 // its expressions through vega-interpreter (bundled in vega-embed) instead of `new Function`, and
 // vega-embed's and vega-tooltip's injected <style> elements are replaced by rules in widgets.css.
@@ -127,14 +136,30 @@ function reachableIfScrolling(container) {
 // narrow: the small-screen config (see narrowSpec), or null for the wide layout.
 export async function renderChart(container, chart, previous, { hidden = false, narrow = null } = {}) {
   await loadVega();
-  const spec = narrow ? narrowSpec(chart.spec, narrow) : chart.spec;
+  const spec = liveSpec(narrow ? narrowSpec(chart.spec, narrow) : chart.spec);
   const scaleKey = narrow ? "scaleNarrow" : "scale"; // measured once per layout
   let scale = Number(container.dataset[scaleKey] || 1);
-  let compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
-  let parts = splitData(compiled);
-  if (previous && parts.inPlace && previous.shape === parts.shape && previous.layout === scaleKey) {
+  let source = fitted(spec, scale);
+  const sourceShape = withoutValues(source);
+  let compiled = null;
+  let parts = null;
+  let values = null;
+  if (previous && previous.layout === scaleKey && previous.dataIndex && previous.sourceShape === sourceShape) {
+    // the same Vega-Lite spec but for its rows: the compiled one is the same but for the same rows
+    // (compiling again is milliseconds per chart per change)
+    const arrays = inlineValues(source);
+    values = Object.fromEntries(previous.dataIndex.map(([name, i]) => [name, arrays[i]]));
+  } else {
+    compiled = window.vegaLite.compile(source).spec;
+    parts = splitData(compiled);
+    if (previous && parts.inPlace && previous.shape === parts.shape && previous.layout === scaleKey) {
+      values = parts.values;
+      Object.assign(previous, { sourceShape, dataIndex: dataIndex(source, parts) });
+    }
+  }
+  if (values) {
     const { vega } = window;
-    for (const [name, rows] of Object.entries(parts.values)) {
+    for (const [name, rows] of Object.entries(values)) {
       previous.view.change(name, vega.changeset().remove(vega.truthy).insert(rows));
     }
     await previous.view.runAsync();
@@ -154,15 +179,47 @@ export async function renderChart(container, chart, previous, { hidden = false, 
     container.dataset[scaleKey] = String(scale);
     result.view.finalize();
     target.remove();
-    compiled = window.vegaLite.compile(fitted(spec, scale)).spec;
+    source = fitted(spec, scale);
+    compiled = window.vegaLite.compile(source).spec;
     parts = splitData(compiled);
     ({ target, result } = await embed(container, compiled));
   }
   if (previous) previous.view.finalize();
-  const handle = { view: result.view, shape: parts.shape, target, layout: scaleKey };
+  const handle = { view: result.view, shape: parts.shape, target, layout: scaleKey,
+    sourceShape: withoutValues(source), dataIndex: dataIndex(source, parts) };
   if (hidden) return { ...handle, hidden: true };
   reveal(container, target);
   return handle;
+}
+
+// The Vega-Lite spec as text without its inline rows: equal texts compile to equal Vega specs but
+// for the rows, which Vega-Lite passes through as they are (the same arrays). Rows are arrays of
+// objects under "values" (an axis's "values" are numbers or strings, and stay in the text).
+const isRows = (key, value) => key === "values" && Array.isArray(value) &&
+  (!value.length || (typeof value[0] === "object" && value[0] !== null));
+
+function withoutValues(spec) {
+  return JSON.stringify(spec, (key, value) => (isRows(key, value) ? 0 : value));
+}
+
+function inlineValues(node, out = []) {
+  if (Array.isArray(node)) node.forEach((item) => inlineValues(item, out));
+  else if (node && typeof node === "object") {
+    for (const [key, value] of Object.entries(node)) {
+      if (isRows(key, value)) out.push(value);
+      else inlineValues(value, out);
+    }
+  }
+  return out;
+}
+
+// [[Vega dataset name, index of its rows among the Vega-Lite spec's inline arrays]], or null when a
+// dataset's rows are not one of them as they are (then every change compiles).
+function dataIndex(source, parts) {
+  if (!parts.inPlace) return null;
+  const arrays = inlineValues(source);
+  const index = Object.entries(parts.values).map(([name, rows]) => [name, arrays.indexOf(rows)]);
+  return index.every(([, i]) => i >= 0) ? index : null;
 }
 
 // Drops a live chart that will not be shown (e.g. a prepared one a newer drawing replaced).
@@ -239,11 +296,32 @@ export function rowsCsv(rows) {
 
 const MAX_TABLE_ROWS = 200; // as hooks/widgets/render.py
 
+// The chart's rows for the downloads, and for its data table: rebuilt at once while the table is open,
+// else when it is opened (a closed table of 200 rows is a few thousand elements nobody sees).
 export function updateData(figure, chart, redrawTable = true) {
   const rows = chartRows(chart.spec);
+  figure.cwRows = rows;
+  const details = figure.querySelector("details.cw-table");
+  if (!redrawTable || !details) return;
+  figure.cwTableStale = !details.open;
+  if (details.open) {
+    fillTable(figure, rows);
+    return;
+  }
+  if (details.dataset.lazy) return;
+  details.dataset.lazy = "1";
+  details.addEventListener("toggle", () => {
+    if (!details.open || !figure.cwTableStale) return;
+    figure.cwTableStale = false;
+    fillTable(figure, figure.cwRows);
+  });
+}
+
+
+function fillTable(figure, rows) {
   const cols = columnsOf(rows);
   const table = figure.querySelector(".cw-table table");
-  if (table && redrawTable) {
+  if (table) {
     const headRow = document.createElement("tr");
     for (const c of cols) {
       const th = document.createElement("th");
@@ -264,7 +342,6 @@ export function updateData(figure, chart, redrawTable = true) {
     }
     table.tBodies[0].replaceChildren(body);
   }
-  figure.cwRows = rows;
 }
 
 // Save the chart's current rows as CSV or JSON (a blob: URL, so nothing leaves the page). Until a live

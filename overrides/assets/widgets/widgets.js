@@ -13,6 +13,8 @@ import { initExperiment } from "./experiments.js";
 // this module adopts that worker.
 Object.assign(runtime, {
   workerStarts: 0,
+  runsSent: 0, // runs posted to the worker, and of them replaced unrun (tests and benchmarks)
+  runsSuperseded: 0,
   worker: null,
   ready: false,
   nextId: 1,
@@ -75,6 +77,7 @@ function onWorkerMessage(worker, msg) {
     runtime.ready = true;
     runtime.timings = { ...runtime.timings, ...msg.timings, ready: performance.now() };
     runtime.loaded = new Set(msg.timings.loaded || []);
+    readerActive(); // the checks of the pre-rendered views follow once the reader leaves the page alone
     for (const c of runtime.controllers) {
       if (c.failedByRuntime) c.recover(); // another widget restarted the runtime: everyone is back
       else c.runtimeReady();
@@ -120,6 +123,20 @@ runtime.run = (type, params, archive) => new Promise((resolve) => {
 // ---- one widget ----------------------------------------------------------------------------------
 
 const BUSY_AFTER_MS = 150; // the charts' target: a run still going after it shows progress
+// Work the reader did not ask for (checking the pre-rendered view, preparing hidden live charts) waits
+// until no widget of the page has been changed or drawn for this long: a Python run or a chart build
+// cannot be interrupted, and a reader moving controls must never queue behind one.
+const QUIET_MS = 1000;
+
+function readerActive() {
+  runtime.activeUntil = performance.now() + QUIET_MS;
+}
+
+function whenQuiet(fn) {
+  const wait = (runtime.activeUntil || 0) - performance.now();
+  if (wait > 0) setTimeout(() => whenQuiet(fn), wait);
+  else fn();
+}
 // Quiet time before the result sentence is announced: long enough for a held arrow key or a slider
 // drag to finish, short enough to follow the reader's change.
 const ANNOUNCE_DELAY_MS = 700;
@@ -136,6 +153,9 @@ class Controller {
     this.inFlight = null; // request id of the newest run sent; older replies are stale
     this.queued = null; // newest params waiting for the reader's run in flight
     this.views = new Map(); // chart name -> live chart handle (see charts.js)
+    this.offscreen = new Map(); // chart name -> newest chart not drawn yet: its figure is far from view
+    this.nearView = null; // chart names whose figure is in or near the viewport (null: not known yet)
+    this.draining = new Set(); // queues of idle-time chart work being worked through (drainWhenIdle)
     // chart name -> the chart now on screen; at first the pre-rendered pictures, known by a digest of
     // their data, so a result that matches them (the usual first run) needs no drawing at all
     this.shown = new Map(this.data.rendered.charts.map((c) => [c.name, { digest: c.digest }]));
@@ -145,7 +165,32 @@ class Controller {
     this.changedAt = null;
   }
 
+  // Charts far from the viewport (more than a screen above or below) are drawn once the page is quiet
+  // (see whenQuiet), or at once when they come near it: a change redraws the charts the reader can see.
+  // Their rows (downloads, table) follow at once.
+  watchVisibility() {
+    if (typeof IntersectionObserver === "undefined") return;
+    this.nearView = new Set();
+    const observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const name = entry.target.dataset.chart;
+        if (!entry.isIntersecting) {
+          this.nearView.delete(name);
+          continue;
+        }
+        this.nearView.add(name);
+        const chart = this.offscreen.get(name);
+        if (chart) {
+          this.offscreen.delete(name);
+          this.drawChart(entry.target, chart).catch((err) => this.message("The chart could not be drawn: " + (err && err.message ? err.message : err)));
+        }
+      }
+    }, { rootMargin: "100% 0px" });
+    for (const figure of this.root.querySelectorAll("[data-chart]")) observer.observe(figure);
+  }
+
   start() {
+    this.watchVisibility();
     // until a live result arrives, downloads fetch the pre-rendered data file
     let staticRows = null;
     const loadStatic = () => (staticRows ||= fetch(new URL("widgets/" + this.data.rendered.data, ASSETS))
@@ -164,7 +209,7 @@ class Controller {
     }
     this.setState("loading");
     this.status("Loading the live simulation…");
-    this.run(!this.fromLink); // the static view is already right: checking it waits behind any change
+    if (this.fromLink) this.run();
     this.runtimeReady(); // after an instant navigation Python may be up already
   }
 
@@ -177,6 +222,18 @@ class Controller {
     if (!runtime.ready || !runtime.loaded.has(this.type) || !this.root.isConnected) return;
     if (this.scenario !== this.data.initial.scenario || Object.keys(this.overrides()).length) return;
     this.markReady();
+    this.checkWhenQuiet();
+  }
+
+  // The static view is already right: the run that checks it (and gives the idle-time chart preparation
+  // its data) is sent once the page is quiet, and not at all if the reader has changed something by then.
+  checkWhenQuiet() {
+    if (this.checkScheduled) return;
+    this.checkScheduled = true;
+    whenQuiet(() => {
+      if (this.sentParams || !this.root.isConnected || runtime.fatal) return;
+      this.run(true);
+    });
   }
 
   setState(state) {
@@ -377,15 +434,16 @@ class Controller {
   changed() {
     this.failedByRuntime = false;
     this.changedAt = performance.now();
+    readerActive();
     this.message("");
-    this.writeFragment();
-    this.markChangedGroups(false);
     if (!runtime.worker) {
       // a failed runtime restarts on the next interaction
       this.setState("loading");
       this.status("Restarting the live simulation…");
     }
-    this.run();
+    this.run(); // first: the worker starts while the page does the rest
+    this.writeFragment(); // (history.replaceState takes milliseconds)
+    this.markChangedGroups(false);
   }
 
   // Latest wins: while the reader's own run is in flight, only the newest settings wait for it (a slider
@@ -433,6 +491,7 @@ class Controller {
   receive(id, payload) {
     if (id !== this.inFlight) return; // stale: a newer run of this widget was sent since
     this.inFlight = null;
+    const background = this.inFlightBackground;
     if (this.queued) {
       this.run(); // newer settings are waiting: this result is already stale
       return;
@@ -459,16 +518,21 @@ class Controller {
     this.fromLink = false;
     const since = (t) => (this.changedAt === null ? null : t - this.changedAt);
     const received = performance.now();
+    const posted = payload.worker && payload.worker.posted_at;
+    // from the worker's postMessage to this handler: the page's main thread was busy meanwhile
+    const deliveryMs = posted ? performance.timeOrigin + received - posted : null;
     this.show(payload).then((metricsAt) => {
       this.lastGood = payload;
       this.markReady();
+      if (!background) readerActive(); // drawn: the quiet starts now
       // timings for the benchmark: change -> result back from the worker -> metrics and charts drawn
       // (*_at: performance.now() of each step, for callers that time from their own start)
       const chartsAt = performance.now();
       this.root.dispatchEvent(new CustomEvent("course-widget:update", {
         bubbles: true,
         detail: { ms: since(chartsAt), result_ms: since(received), metrics_ms: since(metricsAt),
-          metrics_at: metricsAt, charts_at: chartsAt, compute_ms: payload.compute_ms, worker: payload.worker },
+          metrics_at: metricsAt, charts_at: chartsAt, compute_ms: payload.compute_ms, worker: payload.worker,
+          delivery_ms: deliveryMs, received_at: received },
       }));
     }, (err) => {
       this.message("The chart could not be drawn: " + (err && err.message ? err.message : err));
@@ -510,10 +574,50 @@ class Controller {
     if (shown && shown.digest ? shown.digest === chartDigest(chart) : sameData(shown, chart)) {
       updateData(figure, chart, false); // unchanged: nothing to draw; downloads take this run's data
       this.shown.set(chart.name, chart);
+      this.offscreen.delete(chart.name); // (a newer one waiting to be drawn is no longer new)
       if (shown.digest) this.prepareChart(figure, chart); // still the pre-rendered picture
       return;
     }
     updateData(figure, chart);
+    if (this.nearView && !this.nearView.has(chart.name)) {
+      this.offscreen.set(chart.name, chart);
+      this.drawOffscreenWhenIdle();
+      return;
+    }
+    this.offscreen.delete(chart.name);
+    await this.drawChart(figure, chart);
+  }
+
+  drawOffscreenWhenIdle() {
+    this.drainWhenIdle(this.offscreen, (name, chart) => {
+      const figure = this.root.querySelector(`[data-chart="${CSS.escape(name)}"]`);
+      return figure ? this.drawChart(figure, chart) : null;
+    });
+  }
+
+  // Runs job(name, value) for each entry of `queue` (a Map; entries added meanwhile included), one per
+  // idle slot once the page is quiet: a chart build is a long task, never between a reader's moves.
+  drainWhenIdle(queue, job) {
+    if (this.draining.has(queue)) return;
+    this.draining.add(queue);
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
+    const next = () => {
+      if ((runtime.activeUntil || 0) > performance.now()) {
+        whenQuiet(() => idle(next));
+        return;
+      }
+      const [name, value] = queue.entries().next().value || [];
+      if (!name || !this.root.isConnected) {
+        this.draining.delete(queue);
+        return;
+      }
+      queue.delete(name);
+      Promise.resolve(job(name, value)).catch(() => {}).finally(() => idle(next));
+    };
+    idle(next);
+  }
+
+  async drawChart(figure, chart) {
     const old = this.views.get(chart.name);
     const drawn = await renderChart(figure.querySelector(".cw-chart-view"), chart, old, { narrow: this.narrowConfig() });
     const meanwhile = this.views.get(chart.name); // a chart prepared while this one was drawn
@@ -529,27 +633,14 @@ class Controller {
   prepareChart(figure, chart) {
     if (this.views.has(chart.name)) return;
     (this.toPrepare ||= new Map()).set(chart.name, [figure, chart]);
-    if (this.preparing) return;
-    this.preparing = true;
-    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
-    const next = () => {
-      const [name, job] = this.toPrepare.entries().next().value || [];
-      if (!name || !this.root.isConnected) {
-        this.preparing = false;
-        return;
-      }
-      this.toPrepare.delete(name);
-      if (this.views.has(name)) {
-        idle(next);
-        return;
-      }
-      const [fig, spec] = job;
-      renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true, narrow: this.narrowConfig() }).then((handle) => {
-        if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
-        else this.views.set(name, handle);
-      }, () => {}).finally(() => idle(next));
-    };
-    idle(next);
+    this.drainWhenIdle(this.toPrepare, (name, [fig, spec]) => {
+      if (this.views.has(name)) return null;
+      return renderChart(fig.querySelector(".cw-chart-view"), spec, null, { hidden: true, narrow: this.narrowConfig() })
+        .then((handle) => {
+          if (this.views.has(name) || !this.root.isConnected) discardChart(handle); // drawn for real meanwhile
+          else this.views.set(name, handle);
+        });
+    });
   }
 
   recover() {

@@ -33,6 +33,7 @@ const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
   .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
+let warmUp = () => {};
 
 // Python starts from the snapshot of an earlier visit when there is one (snapshot.js), else normally; after
 // a normal boot a snapshot is made in the background for the next visit.
@@ -147,6 +148,19 @@ async function boot() {
   timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
   timings.t0_epoch_ms = performance.timeOrigin + t0; // the *_ms above count from here (for the page's clock)
+  // just after "ready" (a task ahead of any run): the page's widgets run once on small inputs, so the
+  // reader's first change does not pay for compiling numpy's code (V8 compiles WebAssembly lazily)
+  warmUp = (types) => {
+    const list = pyodide.toPy(types);
+    try {
+      api.warm_up(list).destroy();
+    } catch (err) {
+      // only a head start: a failure shows when the widget runs
+    } finally {
+      list.destroy();
+    }
+  };
+  setTimeout(() => warmUp(pageWidgets), 0);
   if (timings.boot === "normal") setTimeout(makeSnapshotLater, 0); // after readerBusyUntil counts from ready
   return api.run_json;
 }
@@ -172,7 +186,10 @@ self.onmessage = async (event) => {
   if (msg.type === "preload") {
     // widget types found after the worker started (the rest of the page, or a new page)
     pageWidgets = [...new Set([...pageWidgets, ...(msg.widgets || [])])];
-    computeReady.then(() => postMessage({ type: "preloaded", widgets: preloadNow(msg.widgets || []) }), () => {});
+    computeReady.then(() => {
+      postMessage({ type: "preloaded", widgets: preloadNow(msg.widgets || []) });
+      setTimeout(() => warmUp(msg.widgets || []), 0);
+    }, () => {});
     return;
   }
   if (msg.type === "run") enqueueRun(msg);
@@ -192,6 +209,7 @@ let readerBusyUntil = 0;
 computeReady.then(() => { readerBusyUntil = Math.max(readerBusyUntil, performance.now() + BACKGROUND_AFTER_MS); }, () => {});
 
 function enqueueRun(msg) {
+  msg.receivedAt = performance.now();
   if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS;
   const same = msg.key == null ? -1 : waitingRuns.findIndex((r) => r.key === msg.key);
   if (same >= 0) {
@@ -238,7 +256,9 @@ function runOnce(compute, msg) {
     const text = compute(msg.widget, JSON.stringify(msg.params || {}));
     const computed = performance.now();
     payload = JSON.parse(text);
-    payload.worker = { python_ms: computed - started, parse_ms: performance.now() - computed, bytes: text.length };
+    // queue_ms: waiting behind other runs; posted_at (epoch ms): the page measures the delivery from it
+    payload.worker = { queue_ms: started - msg.receivedAt, python_ms: computed - started,
+      parse_ms: performance.now() - computed, bytes: text.length, posted_at: performance.timeOrigin + performance.now() };
   } catch (err) {
     payload = { ok: false, error: "the simulation failed: " + oneLine(err), param: null };
   }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -54,6 +55,17 @@ def test_bytecode_is_cached_by_content(tmp_path):
     assert len(list(tmp_path.glob("*.zip"))) == 2
     assert dict(changed)["widgets_py/__pycache__/__init__.cpython-312.pyc"] != dict(first)[
         "widgets_py/__pycache__/__init__.cpython-312.pyc"]
+
+
+
+def test_old_cache_entries_are_dropped(tmp_path):
+    for age in range(bytecode.KEEP_ENTRIES + 2):
+        old = tmp_path / f"old{age}.zip"
+        old.write_bytes(b"")
+        os.utime(old, (1_000_000 + age, 1_000_000 + age))
+    bytecode.bytecode([("widgets_py/__init__.py", b"Z = 1\n")], cache_dir=tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("*.zip"))
+    assert len(kept) == bytecode.KEEP_ENTRIES and "old0.zip" not in kept and f"old{bytecode.KEEP_ENTRIES + 1}.zip" in kept
 
 
 def test_a_syntax_error_is_one_line_naming_the_file(tmp_path):

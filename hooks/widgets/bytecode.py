@@ -30,6 +30,7 @@ CACHE_DIR = runtime_assets.ROOT / ".cache" / "bytecode"
 SCRIPT = Path(__file__).with_name("compile_bytecode.mjs")
 FORMAT = 1  # bump when what is compiled or how changes
 COMPILE_TIMEOUT_S = 300
+KEEP_ENTRIES = 4
 
 
 class BytecodeError(RuntimeError):
@@ -63,6 +64,9 @@ def bytecode(sources: list[tuple[str, bytes]], pyodide_dir: Path | None = None,
                 for name, data in compiled:
                     zf.writestr(name, data)
         Path(tmp.name).replace(cached)  # never a half-written entry under the final name
+        # each edit of widgets_py under `mkdocs serve` adds an entry (~1.7 MB): keep the latest few
+        for old in sorted(cache_dir.glob("*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP_ENTRIES:]:
+            old.unlink(missing_ok=True)
     with zipfile.ZipFile(cached) as zf:
         return sorted((name, zf.read(name)) for name in zf.namelist())
 

@@ -116,7 +116,8 @@ def test_archive_is_deterministic_and_clean():
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "widgets_py/core.py" in names and "widgets_py/api.py" in names  # api: what the worker imports
     assert any(n.startswith("widgets_py/data/") for n in names)
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # the only bytecode is what the build compiled with Pyodide (tests/test_bytecode.py), no stray caches
+    assert not [n for n in names if (n.endswith(".pyc") or "__pycache__" in n) and not n.endswith(".cpython-312.pyc")]
     name, same = build.widgets_archive()
     assert same == data and name == f"widgets_py-{hashlib.sha256(data).hexdigest()[:16]}.zip"
 
@@ -131,8 +132,9 @@ def test_archive_name_follows_content(tmp_path):
     first = build.archive_bytes(pkg)
     (pkg / "data" / "x.csv").write_text("a\n2\n")
     assert build.archive_bytes(pkg) != first
-    assert sorted(zipfile.ZipFile(io.BytesIO(first)).namelist()) == [
-        "widgets_py/__init__.py", "widgets_py/data/x.csv"]
+    names = zipfile.ZipFile(io.BytesIO(first)).namelist()
+    assert [n for n in sorted(names) if n.startswith("widgets_py/")] == [
+        "widgets_py/__init__.py", "widgets_py/__pycache__/__init__.cpython-312.pyc", "widgets_py/data/x.csv"]
 
 
 # --- rendering ---------------------------------------------------------------------------------------

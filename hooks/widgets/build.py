@@ -25,7 +25,7 @@ from typing import Any
 
 from widgets_py.core import Memo
 
-from . import runtime_assets
+from . import bytecode, runtime_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "widgets_py"
@@ -74,15 +74,21 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[tuple[str, Path]]:
 
 
 def archive_bytes(package_dir: Path = PACKAGE_DIR) -> bytes:
-    """A zip that is byte-identical for identical sources (fixed dates, sorted names)."""
+    """A zip that is byte-identical for identical sources (fixed dates, sorted names): widgets_py's files
+    and the bytecode of widgets_py and numpy (``numpy/**/__pycache__/*.pyc``: the worker writes those beside
+    numpy's sources; see bytecode.py)."""
     buffer = io.BytesIO()
-    entries = package_files(package_dir)
+    sources = [(name, path.read_bytes()) for name, path in package_files(package_dir)]
+    try:
+        compiled = bytecode.bytecode(sources)
+    except bytecode.BytecodeError as err:
+        raise WidgetBuildError(str(err)) from None
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, path in entries:
+        for name, data in sorted(sources + compiled):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, path.read_bytes())
+            zf.writestr(info, data)
     return buffer.getvalue()
 
 

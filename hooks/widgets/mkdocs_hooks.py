@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
+
 from hooks.widgets import build, render, runtime_assets  # importable: `make install` installs the project
 
 log = logging.getLogger("mkdocs.hooks.widgets")
@@ -20,6 +22,16 @@ _state = {"command": "build"}
 
 def on_startup(command: str, **kwargs) -> None:
     _state["command"] = command
+
+
+def on_config(config, **kwargs):
+    # The widgets archive (with the bytecode compiled by Pyodide under Node, see bytecode.py) is made first,
+    # so that a failure stops the build with one line before pages and lessons ask for its name.
+    try:
+        build.widgets_archive()
+    except build.WidgetBuildError as err:
+        raise PluginError(f"widgets archive: {err}") from None
+    return config
 
 
 def on_pre_build(config, **kwargs) -> None:

@@ -183,6 +183,12 @@ async function unzip(zip, wanted) {
   return Promise.all(files);
 }
 
+// Where an entry of the widgets archive is written: numpy's bytecode (numpy/**/__pycache__/*.pyc, built
+// with the site) beside numpy's sources, the rest (widgets_py) in the course folder.
+function archiveEntryPath(name, courseDir) {
+  return `${name.startsWith("numpy/") ? SITE_PACKAGES : courseDir}/${name}`;
+}
+
 // [path, bytes] to write before the interpreter starts when making a snapshot: all of numpy (it is imported
 // from files), its wheel and the widgets archive.
 async function runtimeFiles(key) {
@@ -193,7 +199,7 @@ async function runtimeFiles(key) {
   ]);
   return [
     ...numpy.map(([name, bytes]) => [`${SITE_PACKAGES}/${name}`, bytes]),
-    ...widgets.map(([name, bytes]) => [`${key.courseDir}/${name}`, bytes]),
+    ...widgets.map(([name, bytes]) => [archiveEntryPath(name, key.courseDir), bytes]),
     [WHEEL_PATH, wheel],
   ];
 }

@@ -70,7 +70,13 @@ async function bootNormally() {
   // both downloads run in parallel
   const [pyodide, archive] = await Promise.all([bootPython(), fetchArchive()]);
   pyodide.unpackArchive(archive, "zip", { extractDir: COURSE_DIR });
-  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(COURSE_DIR)})`);
+  // numpy's bytecode in the archive goes beside numpy's sources, where Python looks for it (see README)
+  pyodide.runPython([
+    "import shutil, sys, sysconfig",
+    `sys.path.insert(0, ${JSON.stringify(COURSE_DIR)})`,
+    `shutil.copytree(${JSON.stringify(COURSE_DIR + "/numpy")}, sysconfig.get_path("purelib") + "/numpy", dirs_exist_ok=True)`,
+    `shutil.rmtree(${JSON.stringify(COURSE_DIR + "/numpy")})`,
+  ].join("\n"));
   timings.boot = "normal";
   return pyodide;
 }

@@ -174,9 +174,13 @@ def test_goes_live_follows_controls_and_shares_state(page, base_url, widget_type
     param = slider.get_attribute("data-range-for")
     number = page.locator(f'{root_of(widget_type)} input[name="{param}"]')
     old = number.input_value()
+    # (marks the widget when this change's result is shown, so the link is copied with nothing in flight)
+    page.evaluate("""(sel) => document.querySelector(sel).addEventListener('course-widget:update',
+                       (e) => { e.currentTarget.dataset.testUpdated = '1'; }, { once: true })""", root_of(widget_type))
     slider.focus()
     slider.press("ArrowRight" if float(slider.input_value()) < float(slider.get_attribute("max")) else "ArrowLeft")
     assert number.input_value() != old
+    page.wait_for_function("(sel) => document.querySelector(sel).dataset.testUpdated", arg=root_of(widget_type))
 
     # "Copy link" hands over the URL with the state (clipboard, or shown for copying when refused)
     page.click(f'{root_of(widget_type)} [data-role="share"]')

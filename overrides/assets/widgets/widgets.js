@@ -358,6 +358,7 @@ class Controller {
     } catch (err) {
       this.status("Copy this link to share these settings: " + url);
     }
+    this.shareNoted = true; // kept until the next change: a run finishing now must not replace it
   }
 
   // Groups whose parameters differ from the scenario say how many; a shared link opens them.
@@ -434,6 +435,7 @@ class Controller {
   changed() {
     this.failedByRuntime = false;
     this.changedAt = performance.now();
+    this.shareNoted = false;
     readerActive();
     this.message("");
     if (!runtime.worker) {
@@ -476,6 +478,7 @@ class Controller {
       if (this.inFlight === null || this.root.dataset.state !== "ready") return;
       this.root.dataset.busy = "true";
       this.root.setAttribute("aria-busy", "true");
+      this.shareNoted = false;
       this.status("Computing the results for the new settings…");
     }, BUSY_AFTER_MS);
   }
@@ -542,7 +545,7 @@ class Controller {
 
   markReady() {
     this.setState("ready");
-    this.status("Live: the results follow the controls.");
+    if (!this.shareNoted) this.status("Live: the results follow the controls.");
   }
 
   async show(payload) {

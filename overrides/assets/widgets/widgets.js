@@ -250,6 +250,7 @@ class Controller {
   announce(sentence) {
     clearTimeout(this.announceTimer);
     this.announceTimer = setTimeout(() => {
+      if (this.inFlight !== null || this.queued) return; // the reader moved on: the newer result announces
       const el = this.root.querySelector(".cw-live-summary");
       if (el && sentence && el.textContent !== sentence) el.textContent = sentence;
     }, ANNOUNCE_DELAY_MS);
@@ -436,6 +437,7 @@ class Controller {
     this.failedByRuntime = false;
     this.changedAt = performance.now();
     this.shareNoted = false;
+    clearTimeout(this.announceTimer); // the sentence waiting to be read is about the old settings
     readerActive();
     this.message("");
     if (!runtime.worker) {

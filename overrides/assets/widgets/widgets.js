@@ -135,8 +135,11 @@ function readerActive() {
 function whenQuiet(fn) {
   const wait = (runtime.activeUntil || 0) - performance.now();
   if (wait > 0) setTimeout(() => whenQuiet(fn), wait);
+  else if (readerRunInFlight()) setTimeout(() => whenQuiet(fn), QUIET_MS / 4); // its drawing restarts the quiet
   else fn();
 }
+
+const readerRunInFlight = () => [...runtime.controllers].some((c) => c.inFlight !== null && !c.inFlightBackground);
 // Quiet time before the result sentence is announced: long enough for a held arrow key or a slider
 // drag to finish, short enough to follow the reader's change.
 const ANNOUNCE_DELAY_MS = 700;

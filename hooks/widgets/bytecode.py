@@ -39,11 +39,11 @@ class BytecodeError(RuntimeError):
 
 def numpy_wheel(pyodide_dir: Path) -> tuple[Path, str]:
     """(path, sha256 from the shipped lock) of the numpy wheel, checked against that sha256."""
-    lock_path = pyodide_dir / runtime_assets.LOCK_FILE
-    if not lock_path.exists():
-        raise BytecodeError(f"{lock_path} missing: run 'python -m hooks.widgets.runtime_assets fetch'")
-    numpy = json.loads(lock_path.read_text(encoding="utf-8"))["packages"]["numpy"]
-    return pyodide_dir / numpy["file_name"], numpy["sha256"]
+    try:
+        (numpy,) = runtime_assets.wheels(runtime_assets.shipped_lock(pyodide_dir), ["numpy"])
+    except runtime_assets.RuntimeAssetError as err:
+        raise BytecodeError(str(err)) from None
+    return pyodide_dir / numpy.file_name, numpy.sha256
 
 
 def bytecode(sources: list[tuple[str, bytes]], pyodide_dir: Path | None = None,

@@ -186,13 +186,19 @@ def fetch(npm_dir: Path | None = None, cache_dir: Path | None = None, sources: I
     return cache_dir
 
 
+def shipped_lock(cache_dir: Path | None = None) -> dict:
+    """The trimmed lock that ``fetch`` wrote beside the shipped files."""
+    lock_path = (cache_dir or CACHE_DIR) / LOCK_FILE
+    if not lock_path.exists():
+        raise RuntimeAssetError(f"{lock_path} missing: run 'python -m hooks.widgets.runtime_assets fetch'")
+    return json.loads(lock_path.read_text(encoding="utf-8"))
+
+
 def shipped_files(cache_dir: Path | None = None) -> list[Path]:
     """Every file the site must carry, after checking each wheel against the trimmed lock again."""
     cache_dir = cache_dir or CACHE_DIR
     lock_path = cache_dir / LOCK_FILE
-    if not lock_path.exists():
-        raise RuntimeAssetError(f"{lock_path} missing: run 'python -m hooks.widgets.runtime_assets fetch'")
-    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    lock = shipped_lock(cache_dir)
     files = [cache_dir / name for name in CORE_FILES] + [lock_path]
     for wheel in wheels(lock, lock["packages"]):
         path = cache_dir / wheel.file_name

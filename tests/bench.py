@@ -330,11 +330,18 @@ MOVE_SLIDERS = """async ({widget, moves}) => {
 }"""
 
 
-def measure_controls(pw, origin: str, site: Path, work: Path) -> list[dict]:
-    """Every range control of every widget, moved once on a freshly loaded lesson (so the first move is
-    the first after ready), in a warm browser profile (the runtime files cached, as for a returning reader)."""
-    rows = []
-    for i, plan in enumerate(control_plan(site)):
+def measure_controls(pw, origin: str, site: Path, work: Path, widgets: list[str] | None = None) -> list[dict]:
+    """Every range control of every widget (or of ``widgets`` only), moved once on a freshly loaded lesson
+    (so the first move is the first after ready), in a warm browser profile (the runtime files cached, as
+    for a returning reader)."""
+    rows, plans = [], control_plan(site)
+    unknown = set(widgets or ()) - {plan["widget"] for plan in plans}
+    if unknown:
+        raise SystemExit(f"error: --widget {sorted(unknown)[0]}: not a widget of this site; allowed: "
+                         + ", ".join(plan["widget"] for plan in plans))
+    for i, plan in enumerate(plans):
+        if widgets and plan["widget"] not in widgets:
+            continue
         url = f"{origin}/course/{plan['url'].lstrip('/')}"
         profile = work / f"controls-{i}"
         with ready_lesson(pw, url, profile):  # first visit fills the HTTP cache
@@ -549,6 +556,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("startup", "controls"),
                         help="startup: only the start-up rows (floor and lesson cold/warm, static charts, "
                              "instant navigation); controls: only (b'), every slider of every widget moved once")
+    parser.add_argument("--widget", action="append", metavar="TYPE",
+                        help="with --only controls: time only this widget type's sliders (repeatable)")
     args = parser.parse_args(argv)
     if args.checking_only:
         print_checking(lesson_checking(ROOT / "docs", args.runs))
@@ -570,7 +579,7 @@ def main(argv=None) -> int:
     if args.only == "controls":
         try:
             with sync_playwright() as pw:
-                controls = measure_controls(pw, server.origin, site, work)
+                controls = measure_controls(pw, server.origin, site, work, args.widget)
         finally:
             server.close()
             shutil.rmtree(work, ignore_errors=True)

@@ -323,3 +323,67 @@ def test_format_value():
     assert api.format_value(19.46, ".3g") == "19.5"
     assert api.format_value(1.318e9, ".3s") == "1.32G"
     assert api.format_value(0.002, ".3s") == "2m"
+
+
+# --- the warm-up in pieces (the worker runs one per task, so a reader's run waits for one at most) ------------
+
+def test_warm_up_runs_in_pieces_and_a_dropped_widget_stops(monkeypatch):
+    import dataclasses
+
+    toy_widget.register(monkeypatch)
+    done = []
+
+    def steps():
+        for piece in ("a", "b"):
+            done.append(piece)
+            yield
+
+    monkeypatch.setattr(toy_widget, "WIDGET", dataclasses.replace(toy_widget.WIDGET, warm_up={"arrival_rate": 5},
+                                                                  warm_up_steps=steps))
+    runs = []
+    real = api.compute
+    monkeypatch.setattr(api, "compute", lambda t, p: runs.append((t, p)) or real(t, p))
+    warming = api.WarmUp(["toy_queue", "no_such_widget"])
+    assert warming.step() and done == ["a"] and not runs  # one piece per step
+    assert warming.step() and done == ["a", "b"] and not runs
+    assert warming.step() and runs == [("toy_queue", {"arrival_rate": 5})]  # then the warm-up case
+    assert not warming.step() and warming.warmed == ["toy_queue"]  # an unknown widget is skipped, not raised
+    warming.add(["toy_queue"])  # warmed already: nothing more
+    assert not warming.step()
+
+    done.clear()
+    dropped = api.WarmUp(["toy_queue"])
+    assert dropped.step() and done == ["a"]
+    dropped.drop("toy_queue")  # the reader ran it meanwhile
+    assert not dropped.step() and done == ["a"] and dropped.warmed == []
+
+
+def test_cost_model_trained_in_pieces_equals_one_piece():
+    import numpy as np
+
+    from widgets_py import cost_performance as cp
+
+    def finish(training):
+        pieces = 0
+        while True:
+            try:
+                next(training)
+                pieces += 1
+            except StopIteration as done:
+                return done.value, pieces
+
+    for model, hidden, seed in (("mlp", 16, 0), ("mlp", 22, 3), ("logistic", 16, 1)):
+        whole, none = finish(cp.train_base(model, hidden, seed, cp.TRAIN_STEPS[model]))
+        split, pieces = finish(cp.train_base(model, hidden, seed, cp.WARM_UP_TRAIN_STEPS))
+        assert none == 0 and pieces == cp.TRAIN_STEPS[model] // cp.WARM_UP_TRAIN_STEPS - 1
+        for a, b in zip(whole, split):
+            assert np.array_equal(a["W"], b["W"]) and np.array_equal(a["b"], b["b"])
+    # the warm-up leaves the defaults' model and Part A in the caches: the defaults' run trains nothing
+    cp._TRAINED.clear()
+    cp._PART_A.clear()
+    for _ in cp.warm_up_steps():
+        pass
+    params = cp.WIDGET.validate({})
+    assert cp.base_key(params["model"], params["mlp_hidden"], params["seed"]) in cp._TRAINED.entries
+    trained = len(cp._TRAINED.entries)
+    assert api.compute("cost_performance_dashboard", {})["ok"] and len(cp._TRAINED.entries) == trained

@@ -82,18 +82,49 @@ def preload(widget_types: list[str]) -> list[str]:
     return loaded
 
 
-def warm_up(widget_types: list[str]) -> list[str]:
-    """Run each widget's small warm-up case (``Widget.warm_up``) once; return the types warmed. The
-    browser worker calls this right after it reports ready, before any reader's run."""
-    warmed = []
-    for widget_type in widget_types:
-        try:
-            case = registry.get(widget_type).warm_up
-        except Exception:  # noqa: BLE001 - a broken widget is reported when it is run
-            continue
-        if case is not None and compute(widget_type, dict(case)).get("ok"):
-            warmed.append(widget_type)
-    return warmed
+class WarmUp:
+    """The warm-up of some widgets in pieces: each ``step()`` runs one (one of a widget's
+    ``warm_up_steps``, or its warm-up case) and says whether any remain. The browser worker runs one
+    piece per task, right after it is ready, so a reader's change waits for one piece at most; a
+    widget the reader has run meanwhile is ``drop``-ped (that run did the compiling the warm-up is for).
+    ``warmed``: the widgets whose warm-up case ran without error."""
+
+    def __init__(self, widget_types: list[str]):
+        self.warmed: list[str] = []
+        self._pieces: dict[str, Any] = {}
+        self.add(widget_types)
+
+    def add(self, widget_types: list[str]) -> None:
+        for widget_type in widget_types:
+            if widget_type not in self._pieces and widget_type not in self.warmed:
+                self._pieces[widget_type] = self._widget_pieces(widget_type)
+
+    def drop(self, widget_type: str) -> None:
+        pieces = self._pieces.pop(widget_type, None)
+        if pieces is not None:
+            pieces.close()
+
+    def step(self) -> bool:
+        for widget_type, pieces in list(self._pieces.items()):
+            try:
+                next(pieces)
+                return True
+            except StopIteration:
+                del self._pieces[widget_type]
+            except Exception:  # noqa: BLE001 - only a head start: a failure shows when the widget runs
+                del self._pieces[widget_type]
+        return False
+
+    def _widget_pieces(self, widget_type: str):
+        widget = registry.get(widget_type)
+        if widget.warm_up is None:
+            return
+        if widget.warm_up_steps is not None:
+            for _ in widget.warm_up_steps():
+                yield
+        if compute(widget_type, dict(widget.warm_up)).get("ok"):
+            self.warmed.append(widget_type)
+        yield
 
 
 def run_json(widget_type: str, overrides_json: str) -> str:

@@ -15,7 +15,7 @@ import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -178,9 +178,13 @@ class Widget:
     # and the live widget say the same thing.
     describe: Callable[[dict[str, Any], dict[str, dict[str, Any]]], Description] | None = None
     # Parameters of a small run that goes through the usual code paths, run once right after the page's
-    # runtime is ready (``api.warm_up``): in Pyodide the first call of each numpy routine is compiled
+    # runtime is ready (``api.WarmUp``): in Pyodide the first call of each numpy routine is compiled
     # then (V8 compiles WebAssembly lazily), which made a reader's first change several times slower.
     warm_up: Mapping[str, Any] | None = None
+    # Optional: a generator function doing the expensive part of that warm-up in small pieces (it yields
+    # between them, and leaves its work in the widget's caches for the warm-up run that follows). The
+    # worker runs one piece per task, so a reader's change waits at most one piece, not the whole run.
+    warm_up_steps: Callable[[], Iterator[None]] | None = None
     _by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -128,18 +128,57 @@ _FINETUNED = Memo(512)
 _SCORES = Memo(512)
 
 
+def base_key(model: str, hidden: int, seed: int) -> tuple:
+    return ("base", model, hidden if model == "mlp" else 0, seed)
+
+
 def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
+    key = base_key(model, hidden, seed)
+
+    def build() -> ml.Layers:
+        training = train_base(model, hidden, seed, TRAIN_STEPS[model])
+        while True:  # one piece: all the steps
+            try:
+                next(training)
+            except StopIteration as done:
+                return done.value
+
+    return key, _TRAINED.get(key, build)
+
+
+def train_base(model: str, hidden: int, seed: int, piece_steps: int):
+    """``base_model``'s training, ``piece_steps`` steps at a time: a generator that yields between pieces
+    and returns the trained layers (the same as in one piece: step k sees the same batch either way)."""
     data = ml.titanic(seed)
     n = data.X_train.shape[1]
     sizes = [n, 1] if model == "logistic" else [n, hidden, 1]
-    key = ("base", model, hidden if model == "mlp" else 0, seed)
+    steps = TRAIN_STEPS[model]
+    stack = [ml.init_layers(sizes, seed)]
+    for start in range(0, steps, piece_steps):
+        stop = min(steps, start + piece_steps)
+        if start:
+            yield
+        stack = ml.train_stack(stack, data.X_train, data.y_train, stop, BATCH, TRAIN_LR[model], seed,
+                               start_step=start)[stop]
+    return stack[0]
 
-    def build() -> ml.Layers:
-        steps = TRAIN_STEPS[model]
-        return ml.train_stack([ml.init_layers(sizes, seed)], data.X_train, data.y_train, steps, BATCH,
-                              TRAIN_LR[model], seed)[steps][0]
 
-    return key, _TRAINED.get(key, build)
+WARM_UP_TRAIN_STEPS = 100  # a piece of the browser's warm-up: ~15 ms in Pyodide under Node
+
+
+def warm_up_steps():
+    """The defaults' expensive part in pieces (``Widget.warm_up_steps``): the model's training, then the
+    rest of Part A, left in the caches for the warm-up run of the defaults that follows."""
+    p = WIDGET.validate({})
+    key = base_key(p["model"], p["mlp_hidden"], p["seed"])
+    if key not in _TRAINED.entries:  # (it is after a snapshot boot)
+        ml.titanic(p["seed"])
+        yield
+        layers = yield from train_base(p["model"], p["mlp_hidden"], p["seed"], WARM_UP_TRAIN_STEPS)
+        _TRAINED.get(key, lambda: layers)
+        yield
+    optimise(p)
+    yield
 
 
 def student_model(hidden: int, seed: int, student_hidden: int, temperature: float,
@@ -1122,4 +1161,5 @@ WIDGET = Widget(
     # the defaults: compiles the training and queue code and fills their memos (~210 ms in Pyodide under
     # Node); the first move then costs 99 ms, not 250 (mlp_hidden, measured)
     warm_up={},
+    warm_up_steps=warm_up_steps,
 )

@@ -108,7 +108,9 @@ function request(controller, params, background = false) {
   const id = runtime.nextId++;
   runtime.runsSent = (runtime.runsSent || 0) + 1;
   runtime.pending.set(id, controller);
-  worker.postMessage({ type: "run", id, widget: controller.type, params, key: controller.key, background });
+  // sent_at (epoch ms): the worker reports how long the message waited for it (worker.inbox_ms)
+  worker.postMessage({ type: "run", id, widget: controller.type, params, key: controller.key, background,
+    sent_at: performance.timeOrigin + performance.now() });
   return id;
 }
 

@@ -2,9 +2,10 @@
 // Protocol (every request carries an id; the reply echoes it):
 //   in:  {type: "init", archive, widgets}   the content-hashed archive's file name; widget types to preload
 //        {type: "preload", widgets}         more widget types to import ahead of their first run
-//        {type: "run", id, widget, params, key?, background?}  params: overrides as a plain object;
-//                                           key: the asking widget (a newer run with the same key replaces
-//                                           one still waiting); background: runs after every other run
+//        {type: "run", id, widget, params, key?, background?, sent_at?}  params: overrides as a plain
+//                                           object; key: the asking widget (a newer run with the same key
+//                                           replaces one still waiting); background: runs after every other
+//                                           run; sent_at: epoch ms of the postMessage (see worker.inbox_ms)
 //   out: {type: "ready", timings (with .loaded: the imported widget types)}  |  {type: "preloaded", widgets}
 //        {type: "fatal", error}  |  {type: "result", id, payload}  (payload.superseded: replaced unrun)
 //        {type: "snapshot", state: "stored", bytes, ms | state: "failed", error}   a snapshot was made (or not)
@@ -33,7 +34,7 @@ const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
   .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
-let warmUp = () => {};
+let warmMore = () => {};
 
 // Python starts from the snapshot of an earlier visit when there is one (snapshot.js), else normally; after
 // a normal boot a snapshot is made in the background for the next visit.
@@ -154,19 +155,24 @@ async function boot() {
   timings.loaded = preloadNow(timings.boot === "snapshot" ? everyWidget(pyodide) : pageWidgets);
   timings.ready_ms = performance.now() - t0;
   timings.t0_epoch_ms = performance.timeOrigin + t0; // the *_ms above count from here (for the page's clock)
-  // just after "ready" (a task ahead of any run): the page's widgets run once on small inputs, so the
-  // reader's first change does not pay for compiling numpy's code (V8 compiles WebAssembly lazily)
-  warmUp = (types) => {
-    const list = pyodide.toPy(types);
+  // from "ready" on, in pieces between the runs (see drainRuns): the page's widgets run once on small
+  // inputs, so the reader's first change does not pay for compiling numpy's code (V8 compiles
+  // WebAssembly lazily) nor, where the widget fills caches with it, for the defaults' training
+  const list = pyodide.toPy(pageWidgets);
+  warming = api.WarmUp(list);
+  list.destroy();
+  warmingPending = true;
+  warmMore = (types) => {
+    const more = pyodide.toPy(types);
     try {
-      api.warm_up(list).destroy();
-    } catch (err) {
-      // only a head start: a failure shows when the widget runs
+      warming.add(more);
+      warmingPending = true;
+      scheduleDrain();
     } finally {
-      list.destroy();
+      more.destroy();
     }
   };
-  setTimeout(() => warmUp(pageWidgets), 0);
+  setTimeout(scheduleDrain, 0);
   if (timings.boot === "normal") setTimeout(makeSnapshotLater, 0); // after readerBusyUntil counts from ready
   return api.run_json;
 }
@@ -194,19 +200,22 @@ self.onmessage = async (event) => {
     pageWidgets = [...new Set([...pageWidgets, ...(msg.widgets || [])])];
     computeReady.then(() => {
       postMessage({ type: "preloaded", widgets: preloadNow(msg.widgets || []) });
-      setTimeout(() => warmUp(msg.widgets || []), 0);
+      warmMore(msg.widgets || []);
     }, () => {});
     return;
   }
   if (msg.type === "run") enqueueRun(msg);
 };
 
-// ---- runs: latest wins, the reader's changes before background checks ---------------------------
+// ---- runs: latest wins, the reader's changes before the warm-up and background checks -----------
 // A run is synchronous Python: while it computes, new messages wait in the worker's event queue. Runs
 // are therefore queued here and picked one at a time on a fresh task, after every message that arrived
 // meanwhile: a newer run of the same widget replaces a waiting one (a slider storm computes only its
-// last position), and background runs (checking the pre-rendered view) wait behind the reader's.
+// last position); the warm-up goes one piece per task while no reader's run waits, and background runs
+// (checking the pre-rendered view) wait behind both.
 const waitingRuns = [];
+let warming = null; // api.WarmUp of the page's widgets: step() runs one piece, drop(type) forgets a widget's
+let warmingPending = false;
 let drainScheduled = false;
 // Background runs start only once the reader has left the runtime alone this long (since it was ready,
 // or since their last change was computed): a reader's next move does not queue behind them.
@@ -216,6 +225,8 @@ computeReady.then(() => { readerBusyUntil = Math.max(readerBusyUntil, performanc
 
 function enqueueRun(msg) {
   msg.receivedAt = performance.now();
+  // sent_at (epoch ms, from the page): the time it waited for the piece of work in progress to end
+  msg.inboxMs = msg.sent_at ? performance.timeOrigin + msg.receivedAt - msg.sent_at : null;
   if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS;
   const same = msg.key == null ? -1 : waitingRuns.findIndex((r) => r.key === msg.key);
   if (same >= 0) {
@@ -227,7 +238,7 @@ function enqueueRun(msg) {
 }
 
 function scheduleDrain() {
-  if (drainScheduled || !waitingRuns.length) return;
+  if (drainScheduled || !(waitingRuns.length || warmingPending)) return;
   drainScheduled = true;
   setTimeout(drainRuns, 0);
 }
@@ -242,6 +253,11 @@ async function drainRuns() {
   }
   drainScheduled = false;
   const next = waitingRuns.findIndex((r) => !r.background);
+  if (next < 0 && warmingPending) {
+    warmUpPiece();
+    scheduleDrain(); // on a new task: a reader's run that came in meanwhile goes first
+    return;
+  }
   const quietIn = readerBusyUntil - performance.now();
   if (next < 0 && quietIn > 0) {
     drainScheduled = true;
@@ -250,9 +266,22 @@ async function drainRuns() {
   }
   const [msg] = waitingRuns.splice(next >= 0 ? next : 0, 1);
   if (!msg) return;
-  postMessage({ type: "result", id: msg.id, payload: runOnce(compute, msg) });
-  if (!msg.background) readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS; // the quiet starts now
+  const payload = runOnce(compute, msg);
+  postMessage({ type: "result", id: msg.id, payload });
+  if (!msg.background) {
+    readerBusyUntil = performance.now() + BACKGROUND_AFTER_MS; // the quiet starts now
+    // this run compiled what the widget's warm-up would have: the rest of it would only hold the next run
+    if (payload.ok && warmingPending) warming.drop(msg.widget);
+  }
   scheduleDrain(); // on a new task, so messages that came in during this run are queued first
+}
+
+function warmUpPiece() {
+  try {
+    warmingPending = warming.step();
+  } catch (err) {
+    warmingPending = false; // only a head start: a failure shows when the widget runs
+  }
 }
 
 function runOnce(compute, msg) {
@@ -263,7 +292,8 @@ function runOnce(compute, msg) {
     const computed = performance.now();
     payload = JSON.parse(text);
     // queue_ms: waiting behind other runs; posted_at (epoch ms): the page measures the delivery from it
-    payload.worker = { queue_ms: started - msg.receivedAt, python_ms: computed - started,
+    // inbox_ms: waiting in the worker's event queue (behind a warm-up piece or another run) before that
+    payload.worker = { inbox_ms: msg.inboxMs, queue_ms: started - msg.receivedAt, python_ms: computed - started,
       parse_ms: performance.now() - computed, bytes: text.length, posted_at: performance.timeOrigin + performance.now() };
   } catch (err) {
     payload = { ok: false, error: "the simulation failed: " + oneLine(err), param: null };

@@ -217,6 +217,7 @@ const waitingRuns = [];
 let warming = null; // api.WarmUp of the page's widgets: step() runs one piece, drop(type) forgets a widget's
 let warmingPending = false;
 let drainScheduled = false;
+let drainTimer = null; // the pending drain's timer (null while none is pending, or one is running)
 // Background runs start only once the reader has left the runtime alone this long (since it was ready,
 // or since their last change was computed): a reader's next move does not queue behind them.
 const BACKGROUND_AFTER_MS = 300;
@@ -234,16 +235,29 @@ function enqueueRun(msg) {
     postMessage({ type: "result", id: stale.id, payload: { ok: false, superseded: true, error: "superseded" } });
   }
   waitingRuns.push(msg);
-  scheduleDrain();
+  if (msg.background) scheduleDrain();
+  else drainSoon();
 }
 
-function scheduleDrain() {
+function scheduleDrain(delay = 0) {
   if (drainScheduled || !(waitingRuns.length || warmingPending)) return;
   drainScheduled = true;
-  setTimeout(drainRuns, 0);
+  drainTimer = setTimeout(drainRuns, delay);
+}
+
+// A reader's run does not wait for a drain timed for later (the quiet before a background check) nor
+// for the next timer of the warm-up's chain (nested timers are delayed by 4 ms or more): it gets one now.
+function drainSoon() {
+  if (drainTimer === null) {
+    scheduleDrain(); // (or a drain is already running: it will find this run)
+    return;
+  }
+  clearTimeout(drainTimer);
+  drainTimer = setTimeout(drainRuns, 0);
 }
 
 async function drainRuns() {
+  drainTimer = null;
   let compute;
   try {
     compute = await computeReady;
@@ -260,8 +274,7 @@ async function drainRuns() {
   }
   const quietIn = readerBusyUntil - performance.now();
   if (next < 0 && quietIn > 0) {
-    drainScheduled = true;
-    setTimeout(drainRuns, quietIn);
+    scheduleDrain(quietIn);
     return;
   }
   const [msg] = waitingRuns.splice(next >= 0 ? next : 0, 1);

@@ -134,16 +134,16 @@ def base_key(model: str, hidden: int, seed: int) -> tuple:
 
 def base_model(model: str, hidden: int, seed: int) -> tuple[tuple, ml.Layers]:
     key = base_key(model, hidden, seed)
+    return key, _TRAINED.get(key, lambda: _finish(train_base(model, hidden, seed, TRAIN_STEPS[model])))
 
-    def build() -> ml.Layers:
-        training = train_base(model, hidden, seed, TRAIN_STEPS[model])
-        while True:  # one piece: all the steps
-            try:
-                next(training)
-            except StopIteration as done:
-                return done.value
 
-    return key, _TRAINED.get(key, build)
+def _finish(pieces):
+    """Runs a generator of pieces to its end; returns what it returns."""
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as done:
+            return done.value
 
 
 def train_base(model: str, hidden: int, seed: int, piece_steps: int):
@@ -171,7 +171,7 @@ def warm_up_steps():
     rest of Part A, left in the caches for the warm-up run of the defaults that follows."""
     p = WIDGET.validate({})
     key = base_key(p["model"], p["mlp_hidden"], p["seed"])
-    if key not in _TRAINED.entries:  # (it is after a snapshot boot)
+    if key not in _TRAINED.entries:  # (it is already, e.g. restored from a snapshot)
         ml.titanic(p["seed"])
         yield
         layers = yield from train_base(p["model"], p["mlp_hidden"], p["seed"], WARM_UP_TRAIN_STEPS)

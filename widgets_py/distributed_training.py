@@ -801,6 +801,7 @@ METRICS = (
     Metric("lab_best_workers", "Lab: fastest worker count", "", "d"),
 )
 
+
 def warm_up_steps():
     """The lab's data, with numpy.random's first import, as a piece of the browser's warm-up of its own
     (``Widget.warm_up_steps``): a reader's change of another widget waits for less."""

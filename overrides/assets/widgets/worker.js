@@ -98,8 +98,8 @@ async function bootFromSnapshot() {
   const url = snap.snapshotUrl(new URL("widgets/", ASSETS).href);
   const marks = {};
   try {
-    const { loadPyodide } = await pyodideLoader;
     const found = snap.findSnapshot(url).catch(() => null);
+    const { loadPyodide } = await pyodideLoader;
     const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks, pyodideWasm);
     if (!pyodide) return null;
     for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;

@@ -80,8 +80,9 @@ export function snapshotUrl(folderOrArchiveUrl) {
   return new URL("python-snapshot", folderOrArchiveUrl).href;
 }
 
+// One round trip to the browser's storage, which creates no cache on a first visit. -> Response or null
 export async function findSnapshot(url) {
-  return (await caches.open(SNAPSHOT_CACHE)).match(url);
+  return (await caches.match(url, { cacheName: SNAPSHOT_CACHE })) || null;
 }
 
 export async function deleteSnapshot(url) {
@@ -412,10 +413,9 @@ function readSnapshot(response, marks) {
   return { memory, files: Promise.race([files, complete.then(() => files)]), complete };
 }
 
-// Pyodide from a cached snapshot (`found`: a promise of the Response from findSnapshot, or of null) if it was
-// made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide starts loading
-// while the entry is still being looked up. Throws on any problem, after which the caller deletes the entry
-// and boots normally. `marks` gets the times (performance.now()) of its steps. `wasm`: a promise of Pyodide's
+// Pyodide from a cached snapshot (`found`: the Response from findSnapshot, or a promise of it or of null) if
+// it was made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide loads while
+// the entry is read. Throws on any problem, after which the caller deletes the entry and boots normally. `marks` gets the times (performance.now()) of its steps. `wasm`: a promise of Pyodide's
 // compiled wasm module, started early by the caller (or null: Pyodide compiles it once it creates its module).
 export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}, wasm = null) {
   let failure = null;

@@ -90,15 +90,16 @@ async function bootNormally() {
 // Python restored from this browser's snapshot, or null (none, or unusable: then it is deleted and the
 // normal boot follows, which makes a new one; the reader sees nothing of it).
 async function bootFromSnapshot() {
-  // on a first visit there is no snapshot cache at all: boot normally at once
   const snap = await snapshots;
-  if (!snap || !snap.snapshotsSupported() || !(await caches.has(snap.SNAPSHOT_CACHE).catch(() => false))) return null;
+  if (!snap || !snap.snapshotsSupported()) return null;
   // the entry's address is the archives' folder's, whatever the archive: the lookup starts before the page's
   // init message names it (the key, checked meanwhile, holds the archive's name)
   const url = snap.snapshotUrl(new URL("widgets/", ASSETS).href);
+  // on a first visit there is none: boot normally at once, before Pyodide starts any download of its own
+  const found = await snap.findSnapshot(url).catch(() => null);
+  if (!found) return null;
   const marks = {};
   try {
-    const found = snap.findSnapshot(url).catch(() => null);
     const { loadPyodide } = await pyodideLoader;
     const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks, pyodideWasm);
     if (!pyodide) return null;

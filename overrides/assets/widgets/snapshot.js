@@ -414,9 +414,10 @@ function readSnapshot(response, marks) {
 }
 
 // Pyodide from a cached snapshot (`found`: the Response from findSnapshot, or a promise of it or of null) if
-// it was made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide loads while
-// the entry is read. Throws on any problem, after which the caller deletes the entry and boots normally. `marks` gets the times (performance.now()) of its steps. `wasm`: a promise of Pyodide's
-// compiled wasm module, started early by the caller (or null: Pyodide compiles it once it creates its module).
+// it was made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide loads
+// while the entry is read. Throws on any problem, after which the caller deletes the entry and boots
+// normally. `marks` gets the times (performance.now()) of its steps. `wasm`: a promise of Pyodide's compiled
+// wasm module, started early by the caller (or null: Pyodide compiles it once it creates its module).
 export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}, wasm = null) {
   let failure = null;
   const memory = Promise.resolve(found).then((response) => {

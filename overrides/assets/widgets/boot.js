@@ -15,7 +15,9 @@ export function liveUnavailable() {
 export function spawnWorker(archive, widgets) {
   runtime.workerStarts = (runtime.workerStarts || 0) + 1;
   runtime.timings = { start: performance.now() };
-  const worker = new Worker(new URL("widgets/worker.js", ASSETS), { type: "module" });
+  // named after its archive: the worker knows it from its first moment, while "init" waits for the page's
+  // main thread (busy parsing and starting the page) to pass it on
+  const worker = new Worker(new URL("widgets/worker.js", ASSETS), { type: "module", name: archive });
   worker.postMessage({ type: "init", archive, widgets });
   return worker;
 }

@@ -52,14 +52,18 @@ async function sha256(bytes) {
 // What a snapshot depends on: the Pyodide build (pyodide.mjs carries the build id of its wasm), the numpy
 // wheel (its sha256 in pyodide-lock.json), the widgets archive (content-hashed name) and the folder it
 // is unpacked in, the browser (snapshots are engine-specific) and this file's format and library order.
-// A snapshot records the key it was made for and is restored only under the same key.
+// A snapshot records the key it was made for and is restored only under the same key. `archiveUrl` may be
+// a promise: the runtime's part (two downloads, a hash) is computed meanwhile, as the page names the archive
+// only once the worker is running.
 export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
   const [loader, lockBytes] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"),
     fetchBytes(pyodideUrl + "pyodide-lock.json")]);
   const lock = JSON.parse(new TextDecoder().decode(lockBytes));
   const numpy = lock.packages.numpy;
+  const pyodideBuild = await sha256(loader);
+  archiveUrl = await archiveUrl;
   const parts = {
-    format: FORMAT, pyodide: lock.info.version, pyodideBuild: await sha256(loader), wheel: numpy.sha256,
+    format: FORMAT, pyodide: lock.info.version, pyodideBuild, wheel: numpy.sha256,
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
@@ -68,15 +72,17 @@ export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
   return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity, archiveUrl, courseDir };
 }
 
-// One entry per site, at a synthetic address beside the archive (never requested from the network), so a
-// visit finds it without computing the key first: the restore starts at once and the key is checked
-// before the memory is used. A new snapshot replaces the old one.
-export function snapshotUrl(archiveUrl) {
-  return new URL("python-snapshot", archiveUrl).href;
+// One entry per site, at a synthetic address in the archives' folder (never requested from the network), so
+// a visit finds it without computing the key, or knowing the archive's name, first: the restore starts at
+// once and the key is checked before the memory is used. A new snapshot replaces the old one.
+// `folderOrArchiveUrl`: that folder ("…/widgets/") or any archive in it.
+export function snapshotUrl(folderOrArchiveUrl) {
+  return new URL("python-snapshot", folderOrArchiveUrl).href;
 }
 
+// One round trip to the browser's storage, which creates no cache on a first visit. -> Response or null
 export async function findSnapshot(url) {
-  return (await caches.open(SNAPSHOT_CACHE)).match(url);
+  return (await caches.match(url, { cacheName: SNAPSHOT_CACHE })) || null;
 }
 
 export async function deleteSnapshot(url) {
@@ -205,10 +211,12 @@ async function runtimeFiles(key) {
 }
 
 // Pyodide creates its Emscripten module with globalThis._createPyodideModule (defined by pyodide.asm.js);
-// the next module created gets `hook` as its last pre-run step (Emscripten runs preRun from the end).
+// the next module created gets `hook` as its last pre-run step (Emscripten runs preRun from the end), and
+// instantiates `wasm` (a promise of Pyodide's compiled wasm module, or null) instead of compiling its own.
 let nextPreRun = null;
+let nextWasm = null; // a promise of Pyodide's compiled wasm module for the next module created, or null
 let createModule;
-function beforeNextStart(hook) {
+function beforeNextStart(hook, wasm = null) {
   if (!Object.getOwnPropertyDescriptor(globalThis, "_createPyodideModule")?.get) {
     createModule = globalThis._createPyodideModule;
     Object.defineProperty(globalThis, "_createPyodideModule", {
@@ -217,18 +225,33 @@ function beforeNextStart(hook) {
       // undefined until pyodide.asm.js has run, so that loadPyodide still loads it
       get: () => createModule && ((settings) => {
         const hook = nextPreRun;
-        nextPreRun = null;
+        const compiled = nextWasm;
+        nextPreRun = nextWasm = null;
         if (hook) settings.preRun = [hook, ...settings.preRun];
+        if (compiled) settings.instantiateWasm = instantiateCompiled(compiled, settings.instantiateWasm);
         return createModule(settings);
       }),
     });
   }
   nextPreRun = hook;
+  nextWasm = wasm;
 }
 
-// The pre-run step: write the files, load numpy's libraries in their fixed order. `before` must settle
-// first (the snapshot's bytes arriving). On failure `onFailure` runs and the module carries on, so that
-// Pyodide's own checks end the boot with an error instead of leaving it waiting.
+// Emscripten's instantiateWasm hook, instantiating the module `compiled` (a promise); if that fails,
+// Pyodide's own hook `fallback` (which fetches and compiles the wasm itself) runs instead.
+function instantiateCompiled(compiled, fallback) {
+  return (imports, receiveInstance) => {
+    compiled.then((module) => WebAssembly.instantiate(module, imports).then((instance) => ({ module, instance })))
+      .then(({ module, instance }) => receiveInstance(instance, module), () => fallback(imports, receiveInstance));
+    return {}; // the exports arrive through receiveInstance
+  };
+}
+
+// The pre-run step: write the files, load numpy's libraries in their fixed order, then wait for `before` (the
+// snapshot's memory read and its key checked): the files do not depend on the memory, which Pyodide copies
+// in only after every pre-run step, so they go in while the memory still arrives. On failure `onFailure`
+// runs and the module carries on, so that Pyodide's own checks end the boot with an error instead of
+// leaving it waiting.
 function prepareModule(files, before, onFailure, marks) {
   // reported through onFailure when the pre-run step runs, not as unhandled rejections before it
   files.catch(() => {});
@@ -240,7 +263,7 @@ function prepareModule(files, before, onFailure, marks) {
     marks.prerun_at = performance.now();
     (async () => {
       try {
-        const [written] = await Promise.all([files, before]);
+        const written = await files;
         marks.files_at = performance.now();
         for (const [path, bytes] of written) {
           Module.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
@@ -253,6 +276,7 @@ function prepareModule(files, before, onFailure, marks) {
           Module.LDSO.loadedLibsByName[base] ||= Module.LDSO.loadedLibsByName[path];
         }
         marks.libs_at = performance.now();
+        await before;
       } catch (err) {
         onFailure(err);
       } finally {
@@ -389,11 +413,12 @@ function readSnapshot(response, marks) {
   return { memory, files: Promise.race([files, complete.then(() => files)]), complete };
 }
 
-// Pyodide from a cached snapshot (`found`: a promise of the Response from findSnapshot, or of null) if it was
-// made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide starts loading
-// (its 10 MB of wasm downloading) while the entry is still being looked up. Throws on any problem, after
-// which the caller deletes the entry and boots normally. `marks` gets the times (performance.now()) of its steps.
-export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}) {
+// Pyodide from a cached snapshot (`found`: the Response from findSnapshot, or a promise of it or of null) if
+// it was made for `keyPromise`'s key (checked while Pyodide loads); null if there is none. Pyodide loads
+// while the entry is read. Throws on any problem, after which the caller deletes the entry and boots
+// normally. `marks` gets the times (performance.now()) of its steps. `wasm`: a promise of Pyodide's compiled
+// wasm module, started early by the caller (or null: Pyodide compiles it once it creates its module).
+export async function restoreSnapshot(loadPyodide, options, keyPromise, found, marks = {}, wasm = null) {
   let failure = null;
   const memory = Promise.resolve(found).then((response) => {
     if (!response) throw NO_ENTRY; // before Pyodide creates its module: loadPyodide rejects, nothing started
@@ -407,14 +432,14 @@ export async function restoreSnapshot(loadPyodide, options, keyPromise, found, m
     });
     // a failed step zeroes the memory: Pyodide then refuses it (bad magic number) and loadPyodide rejects
     beforeNextStart(prepareModule(files, Promise.all([complete, sameKey]),
-      (err) => { failure = err; bytes.fill(0); }, marks));
+      (err) => { failure = err; bytes.fill(0); }, marks), wasm);
     return bytes;
   });
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });
   } catch (err) {
-    nextPreRun = null; // not left for the normal boot that follows
+    nextPreRun = nextWasm = null; // not left for the normal boot that follows
     if (err === NO_ENTRY) return null;
     throw failure || err;
   }
@@ -427,11 +452,11 @@ const NO_ENTRY = new Error("no snapshot");
 // Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
 // needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
 // then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
-// -> {pyodide, files}
-export async function bootWithFiles(loadPyodide, options, key, making = false) {
+// `making`: for a snapshot; `wasm`: as for restoreSnapshot. -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, key, { making = false, wasm = null } = {}) {
   let failure = null;
   const files = runtimeFiles(key);
-  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}));
+  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}), wasm);
   const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
   if (failure) throw failure;
   pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(key.courseDir)})`);
@@ -441,7 +466,7 @@ export async function bootWithFiles(loadPyodide, options, key, making = false) {
 // A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
 export async function makeSnapshot(loadPyodide, options, key) {
-  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, true);
+  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, { making: true });
   pyodide.runPython([
     "import numpy",
     `numpy.__path__.append(${JSON.stringify(WHEEL_PATH + "/numpy")})`,

@@ -1,6 +1,7 @@
 // The one Python runtime of a tab: Pyodide + numpy + widgets_py, booted as soon as the worker starts.
 // Protocol (every request carries an id; the reply echoes it):
-//   in:  {type: "init", archive, widgets}   the content-hashed archive's file name; widget types to preload
+//   in:  {type: "init", archive, widgets}   the content-hashed archive's file name (also the worker's name,
+//                                           known before this message arrives); widget types to preload
 //        {type: "preload", widgets}         more widget types to import ahead of their first run
 //        {type: "run", id, widget, params, key?, background?, sent_at?}  params: overrides as a plain
 //                                           object; key: the asking widget (a newer run with the same key
@@ -24,13 +25,18 @@ pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits 
 // defines globalThis._createPyodideModule; loadPyodide then uses it, or imports it itself after a failure)
 import(PYODIDE_URL + "pyodide.asm.js").catch(() => {});
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
+// and its 10 MB of wasm, compiled from the start (on a returning visit from the HTTP cache and the browser's
+// code cache) instead of once loadPyodide creates its module: snapshot.js's boots (secure contexts only) use it
+const pyodideWasm = globalThis.isSecureContext ? WebAssembly.compileStreaming(fetch(PYODIDE_URL + "pyodide.asm.wasm")) : null;
+pyodideWasm?.catch(() => {}); // then Pyodide compiles it itself
 const COURSE_DIR = "/home/pyodide/course";
 
 let archiveName;
 const archiveKnown = new Promise((resolve) => { archiveName = resolve; });
+if (self.name) archiveName(self.name); // spawnWorker (boot.js) names the worker after the archive; else "init" does
 const archiveUrl = archiveKnown.then((name) => new URL("widgets/" + name, ASSETS).href);
-const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
-  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR) : null))
+const snapshotKeyReady = snapshots
+  .then((snap) => (snap && snap.snapshotsSupported() ? snap.snapshotKey(PYODIDE_URL, archiveUrl, COURSE_DIR) : null))
   .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
@@ -60,7 +66,7 @@ async function bootNormally() {
   if (snap && key) {
     try {
       const { loadPyodide } = await pyodideLoader;
-      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key, { wasm: pyodideWasm });
       timings.boot_ms = performance.now() - t0;
       timings.boot = "normal";
       return pyodide;
@@ -85,15 +91,18 @@ async function bootNormally() {
 // Python restored from this browser's snapshot, or null (none, or unusable: then it is deleted and the
 // normal boot follows, which makes a new one; the reader sees nothing of it).
 async function bootFromSnapshot() {
-  // on a first visit there is no snapshot cache at all: boot normally at once
   const snap = await snapshots;
-  if (!snap || !snap.snapshotsSupported() || !(await caches.has(snap.SNAPSHOT_CACHE).catch(() => false))) return null;
-  const url = snap.snapshotUrl(await archiveUrl);
+  if (!snap || !snap.snapshotsSupported()) return null;
+  // the entry's address is the archives' folder's, whatever the archive: the lookup starts before the page's
+  // init message names it (the key, checked meanwhile, holds the archive's name)
+  const url = snap.snapshotUrl(new URL("widgets/", ASSETS).href);
+  // on a first visit there is none: boot normally at once, before Pyodide starts any download of its own
+  const found = await snap.findSnapshot(url).catch(() => null);
+  if (!found) return null;
   const marks = {};
   try {
     const { loadPyodide } = await pyodideLoader;
-    const found = snap.findSnapshot(url).catch(() => null);
-    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks);
+    const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks, pyodideWasm);
     if (!pyodide) return null;
     for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;
     timings.boot_ms = performance.now() - t0;

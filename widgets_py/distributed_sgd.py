@@ -176,7 +176,7 @@ class _Distinct:
 
 def _slot(age, scale: float, bounds) -> np.ndarray:
     """Slot of each age (bounds: offset, low, high, broadcast against it); monotonic in age."""
-    return np.clip(age * scale + bounds[0], bounds[1], bounds[2]).astype(np.intp)
+    return np.maximum(np.minimum(age * scale + bounds[0], bounds[2]), bounds[1]).astype(np.intp)
 
 
 _DISTINCT: dict[tuple[int, int, int], tuple[tuple, _Distinct]] = {}
@@ -265,7 +265,6 @@ class _OneHidden:
         self.n_rows = len(rows.X)
         self.minus_run_XT = -rows.run_X.T
         self.age = rows.X[:, 0]
-        self.ones = np.ones(len(rows.run_starts))
         self.resize(n_runs)
 
     def resize(self, n_runs: int) -> None:
@@ -301,17 +300,18 @@ class _OneHidden:
         cut = rows.slot_row[slot] + (rows.slot_age[slot] <= t)  # first row of the run above t
         ends = np.concatenate([np.where(above, cut, self.range_start), np.where(above, self.range_stop, cut)] * 2)
         ends += self.ends_base  # for P (v·A) then Q (v·w): start, stop, start, stop; each run its own rows
+        ends = ends.ravel()
         added = self.added  # what each end adds: v·A, −v·A, v·w, −v·w
         v = V[:, :, :-1].transpose(0, 2, 1)
         np.multiply(v, minus_A, out=added[1])
-        np.multiply(v * w, self.ones, out=added[2])
+        np.multiply(v, w, out=added[2])  # (broadcast along the runs)
         np.negative(added[1:3], out=added[0:4:3])
-        running = np.bincount(ends.ravel(), weights=added.ravel(), minlength=2 * self.plane).reshape(2, len(w), -1)
+        running = np.bincount(ends, weights=added.ravel(), minlength=2 * self.plane).reshape(2, len(w), -1)
         np.add.accumulate(running, axis=-1, out=running)
         z = running[1, :, :-1] * self.age
         z += running[0, :, :-1]
         z += V[:, :, -1]
-        return minus_A, ends.ravel(), z
+        return minus_A, ends, z
 
     @staticmethod
     def logits(state) -> np.ndarray:

@@ -22,8 +22,11 @@ where numpy's per-call cost and the arithmetic of a Python loop over workers and
   (and the mean of the K shard losses the mean loss), so one gradient over the global batch stands
   for the K workers' all-reduce, stale or not.
 * Passengers who share all five features share every activation. Each step's batch becomes a count
-  of rows (and of survivors) per distinct feature row, so a step costs the ~300 distinct rows of the
-  training set, whatever the batch, and the held-out set is evaluated on its distinct rows alongside.
+  of rows (and of survivors) per distinct feature row, so a step costs the ~340 distinct rows of the
+  training and held-out sets, whatever the batch, and evaluates the held-out set alongside.
+* The lab's MLP (one hidden layer) never touches units × rows: within a group of rows that differ
+  only in age a ReLU unit is on over one range of ages, so logits and gradients are running sums
+  over those ranges (``_OneHidden``). Other depths take the dense path (``_Dense``).
 * Several runs (worker counts, learning rates) advance in lockstep as stacked weight tensors, their
   batch rows taken for many steps at once from the same seeded shuffles as ``ml.batch_indices``
   (cached per seed: drawing them is slow in Pyodide); held-out losses are computed per block
@@ -124,7 +127,7 @@ class _Distinct:
     Age slots find the row of a run where a given age falls with a few array calls (a binary search
     costs ~80 ns per look-up in Pyodide): ``_slot`` maps ages monotonically to integer slots, each run
     its own range of them, fine enough that a slot holds at most one row of its run; ``slot_row`` is
-    the first row at or after each slot and ``slot_age`` the age of the row in it (inf if none)."""
+    the first row at or after each slot and ``slot_age`` the age of the row in it (NaN if none)."""
 
     X: np.ndarray  # (U, features + 1): the continuous column first, then the others and a ones column
     columns: np.ndarray  # X's feature columns as columns of the data (the ones column is extra)
@@ -165,7 +168,7 @@ class _Distinct:
             slot = _slot(age, scale, bounds[:, run_of_row])
             if (np.diff(slot) > 0).all():  # rows sorted by run, then age: strictly rising = one per slot
                 break
-        slot_age = np.full(len(starts) * width, np.inf)
+        slot_age = np.full(len(starts) * width, np.nan)  # NaN: never at or below a breakpoint, even inf
         slot_age[slot] = age
         return cls(Xs, columns, rank[inverse[:len(X)]], test_rows,
                    np.bincount(test_id, minlength=len(rows))[test_rows].astype(float),
@@ -292,7 +295,7 @@ class _OneHidden:
         if w.all():
             t = minus_A / w  # breakpoints
             above = w > 0
-        else:  # a unit with no age weight is on or off for the whole run
+        else:  # a unit with no age weight is on or off for the whole run: a breakpoint below or above all ages
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = np.where(w == 0, np.where(minus_A < 0, -np.inf, np.inf), minus_A / w)
             above = w >= 0
@@ -422,13 +425,19 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
             state = kernel.forward(weights)
             history.append((weights, state))
             logits.append(kernel.logits(state))
+        # Losses as sums along the last axis, not matmuls: numpy's matrix-vector kernel rounds a block's
+        # last rows differently, and a run must not depend on where its blocks start (resumed runs). In
+        # place: at a block's size a temporary costs about as much as the arithmetic in Pyodide.
         seen_logits = np.stack(seen_logits, axis=1)
+        softplus = np.logaddexp(0.0, seen_logits)
+        softplus *= half
+        survivors *= seen_logits
+        train_loss = 2 * np.add.reduce(softplus, axis=-1) - np.add.reduce(survivors, axis=-1)
         test_logits = np.stack(logits, axis=1)[:, :, rows.test_rows]
-        train_loss = (2 * half * np.logaddexp(0.0, seen_logits) - survivors * seen_logits).sum(axis=-1)
-        # Sums along the last axis, not matmuls: numpy's matrix-vector kernel rounds a block's last rows
-        # differently, and a run must not depend on where its blocks start (resumed runs).
-        test_loss = (np.logaddexp(0.0, test_logits) * rows.test_count - test_logits * rows.test_survivors).sum(
-            axis=-1) / n_test
+        softplus = np.logaddexp(0.0, test_logits)
+        softplus *= rows.test_count
+        test_loss = (np.add.reduce(softplus, axis=-1) - np.add.reduce(test_logits * rows.test_survivors, axis=-1)
+                     ) / n_test
         test_acc = (test_non_survivors + (test_logits > 0) @ test_gain) / n_test
         keep = np.ones(len(active), bool)
         for j, r in enumerate(active):

@@ -260,14 +260,16 @@ class _OneHidden:
     The gradients are sums of δ and δ·age over each unit's ranges, i.e. differences of the running
     sums of δ and δ·age at the range ends (one cumsum, one gather). A step is a few dozen calls on the
     C × units × runs breakpoints and the C × rows logits, where a dense pass touches C × units × rows.
-    Same model: only the rounding differs, and a row exactly at a breakpoint (where the unit's input
-    is 0 and it adds nothing to the logit) can be counted on, not off, for w < 0."""
+    Same model: only the rounding differs, and a row exactly at a breakpoint of a unit with w < 0 (its
+    input 0: nothing added to the logit) counts in that unit's gradient, where the reference leaves
+    it out."""
 
     def __init__(self, rows: _Distinct, n_runs: int, hidden: int):
         self.rows, self.hidden = rows, hidden
         self.n_rows = len(rows.X)
         self.minus_run_XT = -rows.run_X.T
         self.age = rows.X[:, 0]
+        self.range_start, self.range_stop = rows.run_starts, rows.run_starts + rows.run_lengths
         self.resize(n_runs)
 
     def resize(self, n_runs: int) -> None:
@@ -275,8 +277,6 @@ class _OneHidden:
         self.plane = n_runs * (n_rows + 1)  # a quantity per run and row, and a leading (or trailing) zero
         row_base = (np.arange(n_runs) * (n_rows + 1))[:, None, None]
         self.ends_base = np.concatenate([row_base, row_base, row_base + self.plane, row_base + self.plane])
-        self.range_start = rows.run_starts
-        self.range_stop = rows.run_starts + rows.run_lengths
         shape = (n_runs, self.hidden, len(rows.run_starts))
         self.added = np.empty((4, *shape))
         self.by_run = np.empty(shape)

@@ -38,7 +38,7 @@ Tests hold ``train_runs`` to ``train_workers`` (and so to ``ml.train``) to float
 from __future__ import annotations
 
 import functools
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -339,6 +339,29 @@ class _OneHidden:
         return [current[0] + first, current[1] + second]
 
 
+_COUNTS: OrderedDict[tuple, tuple] = OrderedDict()
+_COUNTS_KEPT = 96  # blocks of steps (~34 kB each)
+
+
+def _batch_counts(rows: _Distinct, y, batch: int, seed: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Passengers and survivors per distinct row in each batch of steps start..stop-1 (batch size
+    ``batch``), as (steps, rows) arrays. Kept for the blocks last used: a change of learning rate,
+    staleness or model trains on the same batches again, and counting them is ~10 % of a step."""
+    key = (id(rows), id(y), batch, seed, start, stop)
+    hit = _COUNTS.get(key)
+    if hit is None or hit[0][0] is not rows or hit[0][1] is not y:
+        n_block, n_rows = stop - start, len(rows.X)
+        idx = batch_rows(len(y), batch, seed, start, stop)
+        flat = (rows.train_id[idx] + (np.arange(n_block) * n_rows)[:, None]).ravel()
+        counts = [np.bincount(flat, weights=weights, minlength=n_block * n_rows).reshape(n_block, n_rows)
+                  for weights in (None, y[idx].ravel())]
+        hit = _COUNTS[key] = ((rows, y), *(c.astype(np.min_scalar_type(batch)) for c in counts))  # whole numbers
+    _COUNTS.move_to_end(key)
+    while len(_COUNTS) > _COUNTS_KEPT:
+        _COUNTS.popitem(last=False)
+    return hit[1], hit[2]
+
+
 @dataclass
 class Run:
     """One run as far as it has been trained: per-step training loss (the workers' mean), held-out loss
@@ -400,14 +423,11 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
         # batch, halved: with σ(z) = (1 + tanh(z/2))/2, dloss/dz = half·tanh(z/2) + half − survivors.
         half = np.empty((len(active), n_block, n_rows))
         survivors = np.empty_like(half)
-        offsets = (np.arange(n_block) * n_rows)[:, None]
         for j, r in enumerate(active):
             b = min(global_batches[r], n_train)
-            idx = batch_rows(n_train, b, seed, start, stop)
-            flat = (rows.train_id[idx] + offsets).ravel()
-            half[j] = np.bincount(flat, minlength=n_block * n_rows).reshape(n_block, n_rows) / (2 * b)
-            survivors[j] = np.bincount(flat, weights=y[idx].ravel(), minlength=n_block * n_rows).reshape(
-                n_block, n_rows) / b
+            counts = _batch_counts(rows, y, b, seed, start, stop)
+            np.divide(counts[0], 2 * b, out=half[j])
+            np.divide(counts[1], b, out=survivors[j])
         # the update, −lr · dloss/dz = gain·tanh(z/2) + shift
         gain = half * -lr[:, None, None]
         shift = (half - survivors) * -lr[:, None, None]
@@ -429,7 +449,8 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
         # last rows differently, and a run must not depend on where its blocks start (resumed runs). In
         # place: at a block's size a temporary costs about as much as the arithmetic in Pyodide.
         seen_logits = np.stack(seen_logits, axis=1)
-        softplus = np.logaddexp(0.0, seen_logits)
+        softplus = np.zeros(seen_logits.shape)  # only on rows in the batch: a logaddexp costs ~35 ns in Pyodide
+        np.logaddexp(0.0, seen_logits, out=softplus, where=half > 0)
         softplus *= half
         survivors *= seen_logits
         train_loss = 2 * np.add.reduce(softplus, axis=-1) - np.add.reduce(survivors, axis=-1)

@@ -349,6 +349,22 @@ def test_lockstep_runs_match_per_worker_training(sizes, workers, batch, steps, l
             np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
+def test_hidden_units_without_an_age_weight_are_on_or_off_for_a_whole_group():
+    """The MLP's fast path finds each unit's range of ages from its breakpoint −A/w; a unit whose age
+    weight is exactly 0 has none (on for the whole group if its input is positive, else off)."""
+    data = ml.titanic()
+    init = ml.init_layers([5, 16, 1], seed=4)
+    init[0]["W"][ml.FEATURES.index("age"), :6] = 0.0
+    init[0]["b"][:3] = 0.5  # and some with a positive input in every group
+    runs = distributed_sgd.train_runs(init, data.X_train, data.y_train, data.X_test, data.y_test, [64, 16],
+                                      [0.5, 0.25], 30, 2)
+    for run, (workers, batch, lr) in zip(runs, [(4, 16, 0.5), (1, 16, 0.25)]):
+        expected = distributed_sgd.train_workers(init, data.X_train, data.y_train, workers, batch, 30, lr, 2, 0,
+                                                 data.X_test, data.y_test)[1:]
+        for got, want in zip((run.train_loss, run.test_loss, run.test_accuracy), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("batch, start, stop", [(16, 0, 200), (670, 5, 37), (982, 3, 9), (5000, 0, 4), (300, 7, 8)])
 def test_batch_rows_are_the_batch_indices_stream(batch, start, stop):
     expected = np.array(list(ml.batch_indices(982, stop, batch, seed=11)))[start:]

@@ -22,8 +22,11 @@ where numpy's per-call cost and the arithmetic of a Python loop over workers and
   (and the mean of the K shard losses the mean loss), so one gradient over the global batch stands
   for the K workers' all-reduce, stale or not.
 * Passengers who share all five features share every activation. Each step's batch becomes a count
-  of rows (and of survivors) per distinct feature row, so a step costs the ~300 distinct rows of the
-  training set, whatever the batch, and the held-out set is evaluated on its distinct rows alongside.
+  of rows (and of survivors) per distinct feature row, so a step costs the ~340 distinct rows of the
+  training and held-out sets, whatever the batch, and evaluates the held-out set alongside.
+* The lab's MLP (one hidden layer) never touches units × rows: within a group of rows that differ
+  only in age a ReLU unit is on over one range of ages, so logits and gradients are running sums
+  over those ranges (``_OneHidden``). Other depths take the dense path (``_Dense``).
 * Several runs (worker counts, learning rates) advance in lockstep as stacked weight tensors, their
   batch rows taken for many steps at once from the same seeded shuffles as ``ml.batch_indices``
   (cached per seed: drawing them is slow in Pyodide); held-out losses are computed per block
@@ -35,7 +38,7 @@ Tests hold ``train_runs`` to ``train_workers`` (and so to ``ml.train``) to float
 from __future__ import annotations
 
 import functools
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,49 +117,69 @@ def batch_rows(n_rows: int, batch: int, seed: int, start: int, stop: int) -> np.
 
 @dataclass(frozen=True)
 class _Distinct:
-    """Distinct feature rows of the training and held-out sets together: training rows first, then
-    rows in both, then held-out only, so each set's rows are one slice.
+    """Distinct feature rows of the training and held-out sets together.
 
-    The first layer is computed by parts. All columns but the one with the most values (age) take
-    few values together (sex, class, age missing): rows sharing them form a group, and the rows are
-    sorted so each group is a run of consecutive rows. A unit's input is then the group's part (one
-    small matmul per run) plus the continuous column times its weight, and the gradients sum over
-    runs: a few passes over the rows instead of a matmul as wide as the features."""
+    All columns but the one with the most values (age) take few values together (sex, class, age
+    missing): rows sharing them form a group, and the rows are sorted so each group is a run of
+    consecutive rows in increasing age. Within a run a unit's input is a line in age: the run's part
+    (one small matmul for all runs) plus age times the unit's age weight.
+
+    Age slots find the row of a run where a given age falls with a few array calls (a binary search
+    costs ~80 ns per look-up in Pyodide): ``_slot`` maps ages monotonically to integer slots, each run
+    its own range of them, fine enough that a slot holds at most one row of its run; ``slot_row`` is
+    the first row at or after each slot and ``slot_age`` the age of the row in it (NaN if none)."""
 
     X: np.ndarray  # (U, features + 1): the continuous column first, then the others and a ones column
     columns: np.ndarray  # X's feature columns as columns of the data (the ones column is extra)
-    n_train_rows: int  # rows [0, n_train_rows) occur in the training set
-    test_start: int  # rows [test_start, U) occur in the held-out set
     train_id: np.ndarray  # distinct row of each training passenger
-    test_count: np.ndarray  # held-out passengers per row in [test_start, U)
+    test_rows: np.ndarray  # the distinct rows of held-out passengers
+    test_count: np.ndarray  # held-out passengers per row of test_rows
     test_survivors: np.ndarray  # of whom survived
+    run_starts: np.ndarray  # first row of each run
     run_lengths: np.ndarray  # rows in each run, in order
     run_X: np.ndarray  # (runs, features): each run's columns but the continuous one, and the ones column
-    train_run_starts: np.ndarray  # first row of each run within the training rows
+    slot_scale: float
+    slot_bounds: np.ndarray  # (3, runs): offset, lowest and highest value of each run's slots
+    slot_row: np.ndarray
+    slot_age: np.ndarray
 
     @classmethod
     def of(cls, X, X_test, y_test) -> "_Distinct":
         rows, inverse = np.unique(np.vstack([X, X_test]), axis=0, return_inverse=True)
         inverse = inverse.ravel()
-        in_train = np.bincount(inverse[:len(X)], minlength=len(rows)) > 0
-        in_test = np.bincount(inverse[len(X):], minlength=len(rows)) > 0
-        segment = np.where(in_train, np.where(in_test, 1, 0), 2)
         continuous = int(np.argmax([len(np.unique(col)) for col in rows.T]))
         columns = np.array([continuous] + [i for i in range(rows.shape[1]) if i != continuous])
         _, group = np.unique(rows[:, columns[1:]], axis=0, return_inverse=True)
-        order = np.lexsort((rows[:, continuous], group.ravel(), segment))
+        order = np.lexsort((rows[:, continuous], group.ravel()))
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
-        n_train_rows, test_start = int(in_train.sum()), int((segment[order] == 0).sum())
-        test_id = rank[inverse[len(X):]]
         Xs = np.column_stack([rows[order][:, columns], np.ones(len(rows))])
-        key = np.column_stack([segment[order], group.ravel()[order]])
-        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1)])
-        return cls(Xs, columns, n_train_rows, test_start, rank[inverse[:len(X)]],
-                   np.bincount(test_id, minlength=len(rows))[test_start:].astype(float),
-                   np.bincount(test_id, weights=y_test, minlength=len(rows))[test_start:],
-                   np.diff(np.r_[starts, len(rows)]), Xs[starts, 1:],
-                   starts[starts < n_train_rows])
+        group = group.ravel()[order]
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        lengths = np.diff(np.r_[starts, len(rows)])
+        test_id = rank[inverse[len(X):]]
+        test_rows = np.unique(test_id)
+        age, run_of_row = Xs[:, 0], np.repeat(np.arange(len(starts)), lengths)
+        span = float(age.max() - age.min()) or 1.0
+        for n_slots in 2 ** np.arange(8, 24):  # finer until no two rows of a run share a slot
+            scale, width = n_slots / span, n_slots + 3  # slots [base, base + width) per run, base = run × width
+            base = np.arange(len(starts)) * float(width)
+            bounds = np.stack([base + 1.0 - float(age.min()) * scale, base, base + width - 0.5])
+            slot = _slot(age, scale, bounds[:, run_of_row])
+            if (np.diff(slot) > 0).all():  # rows sorted by run, then age: strictly rising = one per slot
+                break
+        slot_age = np.full(len(starts) * width, np.nan)  # NaN: never at or below a breakpoint, even inf
+        slot_age[slot] = age
+        return cls(Xs, columns, rank[inverse[:len(X)]], test_rows,
+                   np.bincount(test_id, minlength=len(rows))[test_rows].astype(float),
+                   np.bincount(test_id, weights=y_test, minlength=len(rows))[test_rows],
+                   starts, lengths, Xs[starts, 1:], scale, bounds,
+                   np.searchsorted(slot, np.arange(len(slot_age))), slot_age)
+
+
+def _slot(age, scale: float, bounds) -> np.ndarray:
+    """Slot of each age (bounds: offset, low, high, broadcast against it); monotonic in age."""
+    return np.maximum(np.minimum(age * scale + bounds[0], bounds[2]), bounds[1]).astype(np.intp)
 
 
 _DISTINCT: dict[tuple[int, int, int], tuple[tuple, _Distinct]] = {}
@@ -171,10 +194,12 @@ def _distinct(X, X_test, y_test) -> _Distinct:
 
 
 # C runs' weights are stacked per layer, transposed, with the biases as one more column: (C, out,
-# in + 1); the first layer's columns follow _Distinct.X's. Activations are (C, units, rows): numpy's
-# inner loops then run along the ~300 rows rather than the 16 units, which matters for the products
-# that broadcast. In Pyodide numpy's per-call cost dominates arrays this small, so a step is a fixed
-# handful of calls whatever the number of runs.
+# in + 1); the first layer's columns follow _Distinct.X's. In Pyodide numpy's per-call cost and its
+# plain (unvectorised) arithmetic both count at these sizes, so a step is a fixed handful of calls
+# whatever the number of runs. Two kernels share one interface: ``forward(weights)`` -> state,
+# ``logits(state)`` (C, rows), and ``step(seen, state, current)``: ``current`` plus the update from
+# ``delta_rows`` (C, training rows; −lr · dloss/dlogit, written by the caller) on the forward pass
+# ``state`` of the weights ``seen``.
 
 
 def _stacked(layers, copies: int, columns: np.ndarray) -> list[np.ndarray]:
@@ -183,55 +208,167 @@ def _stacked(layers, copies: int, columns: np.ndarray) -> list[np.ndarray]:
             for W in [first] + [np.concatenate([layer["W"], layer["b"][None, :]]) for layer in layers[1:]]]
 
 
-def _forward(weights, rows: _Distinct):
-    """-> (hidden activations (C, units, rows) per layer, logits (C, rows)) on the distinct rows."""
-    W = weights[0]
-    z = np.repeat(W[:, :, 1:] @ rows.run_X.T, rows.run_lengths, axis=2)  # each run's part, on its rows
-    z += W[:, :, :1] * rows.X[:, 0]
-    hidden = []
-    for W in weights[1:]:
-        hidden.append(np.maximum(z, 0.0))
-        z = W[:, :, :-1] @ hidden[-1] + W[:, :, -1:]
-    return hidden, z[:, 0]
+class _Dense:
+    """Any depth (logistic regression, several hidden layers): activations (C, units, rows) on every
+    distinct row, numpy's inner loops along the ~300 rows rather than the few units."""
+
+    def __init__(self, rows: _Distinct, n_runs: int):
+        self.rows = rows
+        self.delta = np.zeros((n_runs, 1, len(rows.X)))
+        self.delta_rows = self.delta[:, 0]
+
+    def forward(self, weights):
+        """-> (hidden activations (C, units, rows) per layer, logits (C, rows))."""
+        rows, W = self.rows, weights[0]
+        z = np.repeat(W[:, :, 1:] @ rows.run_X.T, rows.run_lengths, axis=2)  # each run's part, on its rows
+        z += W[:, :, :1] * rows.X[:, 0]
+        hidden = []
+        for W in weights[1:]:
+            hidden.append(np.maximum(z, 0.0))
+            z = W[:, :, :-1] @ hidden[-1] + W[:, :, -1:]
+        return hidden, z[:, 0]
+
+    @staticmethod
+    def logits(state) -> np.ndarray:
+        return state[1]
+
+    def step(self, seen, state, current) -> list[np.ndarray]:
+        rows, delta, hidden = self.rows, self.delta, state[0]
+        new = [None] * len(seen)
+        for i in range(len(seen) - 1, 0, -1):
+            h = hidden[i - 1]
+            new[i] = current[i] + np.concatenate([delta @ h.transpose(0, 2, 1),
+                                                  np.add.reduce(delta, axis=2, keepdims=True)], axis=2)
+            delta = (seen[i][:, :, :-1].transpose(0, 2, 1) @ delta) * (h > 0)
+        # delta Xᵀ by parts: the continuous column, then the sums over each run
+        runs = np.add.reduceat(delta, rows.run_starts, axis=2) @ rows.run_X
+        new[0] = current[0] + np.concatenate([delta @ rows.X[:, :1], runs], axis=2)
+        return new
+
+    def resize(self, n_runs: int) -> None:
+        self.__init__(self.rows, n_runs)
 
 
-def _first_layer_gradient(rows: _Distinct, delta: np.ndarray) -> np.ndarray:
-    """delta Xᵀ over the training rows, by parts: the continuous column, then the sums over each run."""
-    n = delta.shape[-1]
-    continuous = delta @ rows.X[:n, :1]
-    runs = np.add.reduceat(delta, rows.train_run_starts, axis=2) @ rows.run_X[:len(rows.train_run_starts)]
-    return np.concatenate([continuous, runs], axis=2)
+class _OneHidden:
+    """One hidden layer of ReLU units under one logit (the lab's MLP), with no pass over units × rows.
+
+    Within a run of rows (one group, by age; ``_Distinct``) unit i's input is the line A + w·age, so
+    the unit is on above its breakpoint age −A/w (w > 0) or below it (w < 0): over a range of the
+    run's consecutive rows. With output weights v and bias b, a row's logit is then
+    b + Σ_(units on) v (A + w·age) = b + P + Q·age, where P and Q are running sums of v·A and v·w that
+    each unit adds where its range starts and takes away where it ends (one bincount, one cumsum).
+    The gradients are sums of δ and δ·age over each unit's ranges, i.e. differences of the running
+    sums of δ and δ·age at the range ends (one cumsum, one gather). A step is a few dozen calls on the
+    C × units × runs breakpoints and the C × rows logits, where a dense pass touches C × units × rows.
+    Same model: only the rounding differs, and a row exactly at a breakpoint of a unit with w < 0 (its
+    input 0: nothing added to the logit) counts in that unit's gradient, where the reference leaves
+    it out."""
+
+    def __init__(self, rows: _Distinct, n_runs: int, hidden: int):
+        self.rows, self.hidden = rows, hidden
+        self.n_rows = len(rows.X)
+        self.minus_run_XT = -rows.run_X.T
+        self.age = rows.X[:, 0]
+        self.range_start, self.range_stop = rows.run_starts, rows.run_starts + rows.run_lengths
+        self.resize(n_runs)
+
+    def resize(self, n_runs: int) -> None:
+        rows, n_rows = self.rows, self.n_rows
+        self.plane = n_runs * (n_rows + 1)  # a quantity per run and row, and a leading (or trailing) zero
+        row_base = (np.arange(n_runs) * (n_rows + 1))[:, None, None]
+        self.ends_base = np.concatenate([row_base, row_base, row_base + self.plane, row_base + self.plane])
+        shape = (n_runs, self.hidden, len(rows.run_starts))
+        self.added = np.empty((4, *shape))
+        self.by_run = np.empty(shape)
+        self.first = np.empty((n_runs, self.hidden, rows.run_X.shape[1] + 1))
+        self.second = np.empty((n_runs, 1, self.hidden + 1))
+        # [0]: δ of each row, [1]: δ·age, after a zero: their running sums give range sums
+        self.sums = np.zeros((2, n_runs, n_rows + 1))
+        self.delta_rows = self.sums[0, :, 1:]
+        self.delta_age = self.sums[1, :, 1:]
+
+    def forward(self, weights):
+        """-> (−A (C, units, runs), flat ends of each unit's ranges (4 C units runs), logits (C, rows))."""
+        rows, (W, V) = self.rows, weights
+        w = W[:, :, :1]
+        minus_A = W[:, :, 1:] @ self.minus_run_XT
+        if w.all():
+            t = minus_A / w  # breakpoints
+            above = w > 0
+        else:  # a unit with no age weight is on or off for the whole run: a breakpoint below or above all ages
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.where(w == 0, np.where(minus_A < 0, -np.inf, np.inf), minus_A / w)
+            above = w >= 0
+        slot = _slot(t, rows.slot_scale, rows.slot_bounds)
+        cut = rows.slot_row[slot] + (rows.slot_age[slot] <= t)  # first row of the run above t
+        ends = np.concatenate([np.where(above, cut, self.range_start), np.where(above, self.range_stop, cut)] * 2)
+        ends += self.ends_base  # for P (v·A) then Q (v·w): start, stop, start, stop; each run its own rows
+        ends = ends.ravel()
+        added = self.added  # what each end adds: v·A, −v·A, v·w, −v·w
+        v = V[:, :, :-1].transpose(0, 2, 1)
+        np.multiply(v, minus_A, out=added[1])
+        np.multiply(v, w, out=added[2])  # (broadcast along the runs)
+        np.negative(added[1:3], out=added[0:4:3])
+        running = np.bincount(ends, weights=added.ravel(), minlength=2 * self.plane).reshape(2, len(w), -1)
+        np.add.accumulate(running, axis=-1, out=running)
+        z = running[1, :, :-1] * self.age
+        z += running[0, :, :-1]
+        z += V[:, :, -1]
+        return minus_A, ends, z
+
+    @staticmethod
+    def logits(state) -> np.ndarray:
+        return state[2]
+
+    def step(self, seen, state, current) -> list[np.ndarray]:
+        minus_A, ends, _ = state
+        W, V = seen
+        np.multiply(self.delta_rows, self.age, out=self.delta_age)
+        running = np.add.accumulate(self.sums, axis=-1)
+        at = running.ravel()[ends].reshape(4, *minus_A.shape)  # (np.take is ~8 times slower in Pyodide)
+        in_range = np.subtract(at[1::2], at[::2])  # [0]: Σ δ, [1]: Σ δ·age over each unit's range in each run
+        first, second, products = self.first, self.second, self.by_run
+        np.add.reduce(in_range[1], axis=-1, out=first[:, :, 0])
+        np.matmul(in_range[0], self.rows.run_X, out=first[:, :, 1:])
+        out = second[:, 0, :-1]
+        np.multiply(W[:, :, 0], first[:, :, 0], out=out)
+        np.multiply(minus_A, in_range[0], out=products)
+        out -= np.add.reduce(products, axis=-1)
+        second[:, 0, -1] = running[0, :, -1]
+        first *= V[:, 0, :-1, None]
+        return [current[0] + first, current[1] + second]
 
 
-def _gradients(weights, rows: _Distinct, hidden, delta: np.ndarray) -> list[np.ndarray]:
-    """Per-layer gradients from dloss/dlogit ``delta`` (C, 1, training rows), given the hidden
-    activations of the forward pass (on ``weights``) that the delta came from."""
-    n = delta.shape[-1]
-    grads = [None] * len(weights)
-    for i in range(len(weights) - 1, 0, -1):
-        h = hidden[i - 1][:, :, :n]
-        grads[i] = np.concatenate([delta @ h.transpose(0, 2, 1), np.add.reduce(delta, axis=2, keepdims=True)],
-                                  axis=2)
-        w = weights[i][:, :, :-1]
-        if i == 1 and delta.shape[1] == 1:
-            # One hidden layer under one logit: ((w δ) ⊙ M) Xᵀ = w ⊙ ((δ ⊙ M) Xᵀ), M the ReLU's on/off
-            # pattern, so the first layer's sums run before the product with w.
-            g = _first_layer_gradient(rows, delta * (h > 0))
-            g *= w.transpose(0, 2, 1)
-            grads[0] = g
-            return grads
-        delta = (w.transpose(0, 2, 1) @ delta) * (h > 0)
-    grads[0] = _first_layer_gradient(rows, delta)
-    return grads
+_COUNTS: OrderedDict[tuple, tuple] = OrderedDict()
+_COUNTS_KEPT = 96  # blocks of steps (~34 kB each)
+
+
+def _batch_counts(rows: _Distinct, y, batch: int, seed: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Passengers and survivors per distinct row in each batch of steps start..stop-1 (batch size
+    ``batch``), as (steps, rows) arrays. Kept for the blocks last used: a change of learning rate,
+    staleness or model trains on the same batches again, and counting them is ~10 % of a step."""
+    key = (id(rows), id(y), batch, seed, start, stop)
+    hit = _COUNTS.get(key)
+    if hit is None or hit[0][0] is not rows or hit[0][1] is not y:
+        n_block, n_rows = stop - start, len(rows.X)
+        idx = batch_rows(len(y), batch, seed, start, stop)
+        flat = (rows.train_id[idx] + (np.arange(n_block) * n_rows)[:, None]).ravel()
+        counts = [np.bincount(flat, weights=weights, minlength=n_block * n_rows).reshape(n_block, n_rows)
+                  for weights in (None, y[idx].ravel())]
+        hit = _COUNTS[key] = ((rows, y), *(c.astype(np.min_scalar_type(batch)) for c in counts))  # whole numbers
+    _COUNTS.move_to_end(key)
+    while len(_COUNTS) > _COUNTS_KEPT:
+        _COUNTS.popitem(last=False)
+    return hit[1], hit[2]
 
 
 @dataclass
 class Run:
     """One run as far as it has been trained: per-step training loss (the workers' mean), held-out loss
     and accuracy, the first step whose held-out loss reached the run's target (None: not yet, or no
-    target), and what training on needs (the weights and forward passes of the last staleness + 1
-    steps). A run trained on to more steps has these curves as its prefix: step t's batch does not
-    depend on how many steps follow."""
+    target), and the weights of its last staleness + 1 steps, which training on needs. A run trained
+    on to more steps has these curves as its prefix: step t's batch does not depend on how many steps
+    follow."""
 
     train_loss: np.ndarray
     test_loss: np.ndarray
@@ -258,69 +395,70 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
     n_runs = len(global_batches)
     targets = [None] * n_runs if targets is None else list(targets)
     rows = _distinct(X, X_test, y_test)
-    n_train, u_train, t0 = X.shape[0], rows.n_train_rows, rows.test_start
+    n_train, n_rows = X.shape[0], len(rows.X)
     n_test = float(rows.test_count.sum())
     test_gain = rows.test_survivors - (rows.test_count - rows.test_survivors)  # right if z > 0, minus if z ≤ 0
     test_non_survivors = n_test - rows.test_survivors.sum()
+    kernel = _OneHidden(rows, n_runs, len(layers[0]["b"])) if len(layers) == 2 else _Dense(rows, n_runs)
     if runs is None:
-        weights = _stacked(layers, n_runs, rows.columns)
-        history = deque([(weights, *_forward(weights, rows))], maxlen=staleness + 1)
+        kept = [_stacked(layers, n_runs, rows.columns)]
         first, done = 0, [[] for _ in range(n_runs)]
     else:  # stack the runs' kept steps back together
         first = runs[0].steps
-        history = deque([([np.concatenate(w) for w in zip(*(r.resume[k][0] for r in runs))],
-                          [np.concatenate(h) for h in zip(*(r.resume[k][1] for r in runs))],
-                          np.concatenate([r.resume[k][2] for r in runs]))
-                         for k in range(len(runs[0].resume))], maxlen=staleness + 1)
+        kept = [[np.concatenate(w) for w in zip(*(r.resume[k] for r in runs))] for k in range(len(runs[0].resume))]
         done = [[(r.train_loss, r.test_loss, r.test_accuracy)] for r in runs]
+    history = deque([(w, kernel.forward(w)) for w in kept], maxlen=staleness + 1)
     out: list[Run | None] = [None] * n_runs
     active = np.arange(n_runs)  # runs still training, in the stacked order
     lr = np.asarray(lrs, float)
-    lr3 = lr[:, None, None]
 
     def finish(j: int, r: int, reached: int | None) -> None:
         curves = [np.concatenate(c) for c in zip(*done[r])]
-        kept = tuple(([W[j:j + 1] for W in w], [h[j:j + 1] for h in hidden], z[j:j + 1]) for w, hidden, z in history)
-        out[r] = Run(*curves, steps_to_target=reached, resume=kept)
+        out[r] = Run(*curves, steps_to_target=reached, resume=tuple([W[j:j + 1] for W in w] for w, _ in history))
 
     for start in range(first, steps, BLOCK_STEPS):
         stop = min(steps, start + BLOCK_STEPS)
         n_block = stop - start
         # Rows and survivors per distinct row at each step of the block, each over its run's global
         # batch, halved: with σ(z) = (1 + tanh(z/2))/2, dloss/dz = half·tanh(z/2) + half − survivors.
-        half = np.empty((len(active), n_block, u_train))
+        half = np.empty((len(active), n_block, n_rows))
         survivors = np.empty_like(half)
-        offsets = (np.arange(n_block) * u_train)[:, None]
         for j, r in enumerate(active):
             b = min(global_batches[r], n_train)
-            idx = batch_rows(n_train, b, seed, start, stop)
-            flat = (rows.train_id[idx] + offsets).ravel()
-            half[j] = np.bincount(flat, minlength=n_block * u_train).reshape(n_block, u_train) / (2 * b)
-            survivors[j] = np.bincount(flat, weights=y[idx].ravel(), minlength=n_block * u_train).reshape(
-                n_block, u_train) / b
-        constant = half - survivors
-        seen_logits = np.empty((len(active), n_block, u_train))
-        test_logits = np.empty((len(active), n_block, len(rows.X) - t0))
-        delta = np.empty((len(active), 1, u_train))
-        d = delta[:, 0]
+            counts = _batch_counts(rows, y, b, seed, start, stop)
+            np.divide(counts[0], 2 * b, out=half[j])
+            np.divide(counts[1], b, out=survivors[j])
+        # the update, −lr · dloss/dz = gain·tanh(z/2) + shift
+        gain = half * -lr[:, None, None]
+        shift = (half - survivors) * -lr[:, None, None]
+        seen_logits, logits = [], []  # each step's, stacked once per block
+        d = kernel.delta_rows
         for j in range(n_block):
-            seen, hidden, z = history[0]  # the weights this step's gradients are computed on
-            z = z[:, :u_train]
-            seen_logits[:, j] = z
+            seen, state = history[0]  # the weights this step's gradients are computed on
+            z = kernel.logits(state)
+            seen_logits.append(z)
             np.multiply(z, 0.5, out=d)
             np.tanh(d, out=d)
-            d *= half[:, j]
-            d += constant[:, j]
-            grads = _gradients(seen, rows, hidden, delta)
-            weights = [W - lr3 * g for W, g in zip(history[-1][0], grads)]
-            hidden, z = _forward(weights, rows)
-            history.append((weights, hidden, z))
-            test_logits[:, j] = z[:, t0:]
-        train_loss = (2 * half * np.logaddexp(0.0, seen_logits) - survivors * seen_logits).sum(axis=-1)
-        # Sums along the last axis, not matmuls: numpy's matrix-vector kernel rounds a block's last rows
-        # differently, and a run must not depend on where its blocks start (resumed runs).
-        test_loss = (np.logaddexp(0.0, test_logits) * rows.test_count - test_logits * rows.test_survivors).sum(
-            axis=-1) / n_test
+            d *= gain[:, j]
+            d += shift[:, j]
+            weights = kernel.step(seen, state, history[-1][0])
+            state = kernel.forward(weights)
+            history.append((weights, state))
+            logits.append(kernel.logits(state))
+        # Losses as sums along the last axis, not matmuls: numpy's matrix-vector kernel rounds a block's
+        # last rows differently, and a run must not depend on where its blocks start (resumed runs). In
+        # place: at a block's size a temporary costs about as much as the arithmetic in Pyodide.
+        seen_logits = np.stack(seen_logits, axis=1)
+        softplus = np.zeros(seen_logits.shape)  # only on rows in the batch: a logaddexp costs ~35 ns in Pyodide
+        np.logaddexp(0.0, seen_logits, out=softplus, where=half > 0)
+        softplus *= half
+        survivors *= seen_logits
+        train_loss = 2 * np.add.reduce(softplus, axis=-1) - np.add.reduce(survivors, axis=-1)
+        test_logits = np.stack(logits, axis=1)[:, :, rows.test_rows]
+        softplus = np.logaddexp(0.0, test_logits)
+        softplus *= rows.test_count
+        test_loss = (np.add.reduce(softplus, axis=-1) - np.add.reduce(test_logits * rows.test_survivors, axis=-1)
+                     ) / n_test
         test_acc = (test_non_survivors + (test_logits > 0) @ test_gain) / n_test
         keep = np.ones(len(active), bool)
         for j, r in enumerate(active):
@@ -333,9 +471,9 @@ def train_runs(layers, X, y, X_test, y_test, global_batches, lrs, steps: int, se
             break
         if not keep.all():
             active, lr = active[keep], lr[keep]
-            lr3 = lr[:, None, None]
-            history = deque([([W[keep] for W in w], [h[keep] for h in hidden], z[keep]) for w, hidden, z in history],
-                            maxlen=staleness + 1)
+            kernel.resize(len(active))
+            history = deque([([W[keep] for W in w], None) for w, _ in history], maxlen=staleness + 1)
+            history = deque([(w, kernel.forward(w)) for w, _ in history], maxlen=staleness + 1)
     for r in range(n_runs):  # already trained to `steps` when called
         if out[r] is None:
             out[r] = runs[r] if runs is not None else Run(np.empty(0), np.empty(0), np.empty(0))

@@ -208,8 +208,11 @@ def test_zipf_harmonic_numbers_and_hit_rates():
     rates = cp.zipf_hit_rate(np.geomspace(1, 1e6, 20), 10**8, 0.8)
     assert np.all(np.diff(rates) >= 0)
     # Few distinct Titanic rows: a small cache catches most requests; continuous inputs: it does not.
-    titanic = cp.distinct_titanic_inputs(0)
+    titanic = ml.distinct_feature_rows()
     assert 100 < titanic < 1309
+    for seed in (0, 7, 99):  # the same count as the feature rows of any split
+        data = ml.titanic(seed)
+        assert np.unique(np.vstack([data.X_train, data.X_test]), axis=0).shape[0] == titanic
     assert cp.zipf_hit_rate(256, titanic, 1.0) > 0.9
     assert cp.zipf_hit_rate(256, 10**9, 0.6) < 0.01
 

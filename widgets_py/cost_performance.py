@@ -237,12 +237,6 @@ def precision_variants(layers: ml.Layers, seed: int, model_key: tuple) -> dict[s
     return {v: variant_score(model_key, layers, seed, v) for v in VARIANTS}
 
 
-@functools.lru_cache(maxsize=8)
-def distinct_titanic_inputs(seed: int) -> int:
-    data = ml.titanic(seed)
-    return int(np.unique(np.vstack([data.X_train, data.X_test]), axis=0).shape[0])
-
-
 # Part A's inputs. Its result is memoised on them: a serving control (traffic, SLO, prices, cache)
 # must not redo the quantisation and the sparsity sweep (a third of a run in Pyodide).
 PART_A_KEYS = ("seed", "mlp_hidden", "model", "distill", "student_hidden", "temperature", "hard_label_weight",
@@ -738,7 +732,7 @@ def large_model_gpus(gparams: float) -> dict[str, Any]:
 # ==================================================================================================
 def simulate(p: dict[str, Any]) -> dict[str, Any]:
     part_a = optimise(p)
-    n_distinct = (distinct_titanic_inputs(p["seed"]) if p["input_space"] == "titanic"
+    n_distinct = (ml.distinct_feature_rows() if p["input_space"] == "titanic"
                   else p["distinct_inputs"])
     hit_rate = float(zipf_hit_rate(p["cache"], n_distinct, p["zipf_s"]))
     grid = serving_grid(p, part_a, hit_rate)
@@ -827,7 +821,7 @@ def simulate(p: dict[str, Any]) -> dict[str, Any]:
     ladder_table = {"columns": list(ladder), "rows": [list(r) for r in zip(*ladder.values())]}
 
     cache_sizes = np.unique(np.round(np.geomspace(1, CACHE_TABLE_LIMIT, 37)))
-    populations = [("Titanic rows", distinct_titanic_inputs(p["seed"])), ("10 thousand", 10_000),
+    populations = [("Titanic rows", ml.distinct_feature_rows()), ("10 thousand", 10_000),
                    ("1 million", 1_000_000), ("1 billion", 1_000_000_000)]
     hit_curve = {
         "cache_entries": np.tile(cache_sizes, len(populations)),

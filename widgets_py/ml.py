@@ -85,6 +85,15 @@ def titanic(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     return Dataset(*arrays, feature_names=FEATURES)
 
 
+@functools.lru_cache(maxsize=1)
+def distinct_feature_rows() -> int:
+    """Distinct feature rows among all passengers (train and test). Counted on the source columns (sex,
+    age or unknown, class), which the features recode one to one for every seed (an increasing map of
+    the known ages, a flag for the unknown), so it is one number, not one per split."""
+    _, male, age, pclass = _read_rows()
+    return int(np.unique(np.column_stack([male, np.where(np.isnan(age), -1.0, age), pclass]), axis=0).shape[0])
+
+
 def init_layers(sizes: Sequence[int], seed: int = 0) -> Layers:
     """He-initialised dense layers (zero weights for a single logistic layer, which is convex)."""
     rng = np.random.default_rng(seed)
@@ -208,15 +217,19 @@ def copy_layers(layers: Layers) -> Layers:
     return [{k: v.copy() for k, v in layer.items()} for layer in layers]
 
 
+@functools.lru_cache(maxsize=8)
 def batch_index_array(n_rows: int, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
-    """``batch_indices`` as one (steps, batch) array: the same batches, drawn with one permutation call
-    per epoch rather than one Python step per batch."""
+    """``batch_indices`` as one (steps, batch) array: the same batches, every epoch's shuffle drawn in
+    one call (``permuted`` shuffles the rows in turn from the same stream, as one ``permutation`` call per
+    epoch would). Cached, read-only: the models of one seed train on the same batches."""
     rng = np.random.default_rng(seed)
     batch_size = min(batch_size, n_rows)
     per_epoch = n_rows // batch_size
     epochs = max(1, -(-steps // per_epoch))
-    orders = np.stack([rng.permutation(n_rows) for _ in range(epochs)])[:, :per_epoch * batch_size]
-    return orders.reshape(-1, batch_size)[:steps]
+    orders = rng.permuted(np.tile(np.arange(n_rows), (epochs, 1)), axis=1)[:, :per_epoch * batch_size]
+    out = orders.reshape(-1, batch_size)[:steps]
+    out.flags.writeable = False
+    return out
 
 
 def train_stack(
@@ -263,7 +276,7 @@ def train_stack(
     # so that the updates of both come out of one product with the inputs times g (see the loop).
     s = 0.5 / T
     gain = -lr * (1.0 - w) * T / (2 * n)
-    rows = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)[idx]  # (steps, batch, n_in)
+    rows = np.take(np.concatenate([X, np.ones((X.shape[0], 1))], axis=1), idx, axis=0)  # (steps, batch, n_in)
     rows_T = np.ascontiguousarray(rows.transpose(0, 2, 1))
     offsets = (2.0 * (0.5 - targets) + (2.0 * w / ((1.0 - w) * T)) * (0.5 - y) if w else 2.0 * (0.5 - targets))[idx]
     first_scale = math.sqrt(s) if n_layers == 2 else 1.0

@@ -340,38 +340,42 @@ def train_stack(
         out_update_col = out_update.reshape(*out_update.shape[:-2], hidden + 1)
 
     if gain:
+        keep = None if mask is None else one(mask)
+        mlp = n_layers == 2
+        # Local names: the loop runs hundreds of times and each global lookup costs in Pyodide.
+        matmul, maximum, tanh, sign, vecdot, multiply = np.matmul, np.maximum, np.tanh, np.sign, np.vecdot, np.multiply
         for step, (xT, xg, offset) in enumerate(zip(rows_T, rows_g, offsets)):
-            if n_layers == 2:
-                np.matmul(first, xT, act)
-                np.maximum(act, 0.0, act)
-                np.matmul(out_layer, act, z)  # s · logit
+            if mlp:
+                matmul(first, xT, act)
+                maximum(act, 0.0, act)
+                matmul(out_layer, act, z)  # s · logit
             else:
-                np.matmul(out_layer, xT, z)
+                matmul(out_layer, xT, z)
             if w:
-                np.multiply(z, T, z_hard)  # logit / 2
-                np.tanh(z_hard, z_hard)
+                multiply(z, T, z_hard)  # logit / 2
+                tanh(z_hard, z_hard)
                 z_hard *= hard_ratio
-            np.tanh(z, z)
+            tanh(z, z)
             z += offset
             if w:
                 z += z_hard
             # z is now the step's dLoss/dlogit, times −lr/g. Backpropagate it:
-            if n_layers == 2:
+            if mlp:
                 # grad[i, k] = Σ_n [hidden[i, n] > 0] · z[n] · x[n, k] · g (the ReLU's 0/1 slope as
                 # sign(hidden), hidden ≥ 0). The first layer's update is w2[i]·grad[i, k]; the output
                 # layer's, Σ_n z[n]·hidden[i, n]·g, is the same as Σ_k W1[i, k]·grad[i, k] (hidden is
                 # W1·x where positive), which spares the product with the hidden layer. Both use the
                 # weights before the step.
-                np.sign(act, slope)
+                sign(act, slope)
                 slope *= z
-                np.matmul(slope, xg, grad)
-                np.vecdot(first, grad, out_update_col)
-                np.multiply(grad_top, out_top_col, first_update)
+                matmul(slope, xg, grad)
+                vecdot(first, grad, out_update_col)
+                multiply(grad_top, out_top_col, first_update)
             else:
-                np.matmul(z, xg, out_update)
+                matmul(z, xg, out_update)
             P += U
-            if mask is not None:
-                P *= one(mask)
+            if keep is not None:
+                P *= keep
             if step + 1 in want:
                 saved[start_step + step + 1] = unstack()
     else:  # no learning rate: nothing changes

@@ -20,8 +20,8 @@ student's objective is a weighted sum with the ordinary loss on the true labels,
 from __future__ import annotations
 
 import csv
-import math
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -361,11 +361,11 @@ def train_stack(
                 z += z_hard
             # z is now the step's dLoss/dlogit, times −lr/g. Backpropagate it:
             if mlp:
-                # grad[i, k] = Σ_n [hidden[i, n] > 0] · z[n] · x[n, k] · g (the ReLU's 0/1 slope as
-                # sign(hidden), hidden ≥ 0). The first layer's update is w2[i]·grad[i, k]; the output
-                # layer's, Σ_n z[n]·hidden[i, n]·g, is the same as Σ_k W1[i, k]·grad[i, k] (hidden is
-                # W1·x where positive), which spares the product with the hidden layer. Both use the
-                # weights before the step.
+                # In the scaled units above: grad[i, k] = Σ_n [hidden[i, n] > 0] · z[n] · x[n, k] · g
+                # (the ReLU's 0/1 slope as sign(hidden), hidden ≥ 0). The first layer's update is
+                # w2[i]·grad[i, k]; the output layer's, Σ_n z[n]·hidden[i, n]·g, is the same as
+                # Σ_k W1[i, k]·grad[i, k] (hidden is W1·x where positive), which spares the product with
+                # the hidden layer. Both use the weights before the step.
                 sign(act, slope)
                 slope *= z
                 matmul(slope, xg, grad)

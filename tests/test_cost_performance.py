@@ -208,8 +208,11 @@ def test_zipf_harmonic_numbers_and_hit_rates():
     rates = cp.zipf_hit_rate(np.geomspace(1, 1e6, 20), 10**8, 0.8)
     assert np.all(np.diff(rates) >= 0)
     # Few distinct Titanic rows: a small cache catches most requests; continuous inputs: it does not.
-    titanic = cp.distinct_titanic_inputs(0)
+    titanic = ml.distinct_feature_rows()
     assert 100 < titanic < 1309
+    for seed in (0, 7, 99):  # the same count as the feature rows of any split
+        data = ml.titanic(seed)
+        assert np.unique(np.vstack([data.X_train, data.X_test]), axis=0).shape[0] == titanic
     assert cp.zipf_hit_rate(256, titanic, 1.0) > 0.9
     assert cp.zipf_hit_rate(256, 10**9, 0.6) < 0.01
 
@@ -551,3 +554,21 @@ def test_fleet_solving_candidates_in_two_parts_equals_solving_them_all(slo_s):
     np.testing.assert_array_equal(got["instances"], np.take_along_axis(whole["candidates"], pick, -1)[..., 0])
     np.testing.assert_array_equal(got["slo_met"], ok.any(-1))
     assert len(cp._FLEETS.entries) == (1 if ok.any(-1).all() else 2)
+
+
+def test_fleets_in_one_call_equal_one_call_each():
+    """``fleets`` (the grid and the ladder's rungs in one queue solve) gives each request exactly what a
+    call of its own gives: the default grid and rungs, and the traffic of a tight SLO where some
+    combinations need the larger candidate fleets."""
+    for overrides in ({}, {"slo_ms": 5.0, "request_rps": 3e5, "batch_size": 64}):
+        p = cp.WIDGET.validate(overrides)
+        part_a = cp.optimise(p)
+        rungs = cp.ladder_rungs(p, part_a, ml.distinct_feature_rows())
+        requests = [cp.serving_grid_request(p, part_a, 0.4)] + [r["request"] for r in rungs.values()]
+        together = cp.fleets(requests)
+        for request, got in zip(requests, together):
+            cp._FLEETS.clear()
+            alone = cp.fleet(**request)
+            assert got.keys() == alone.keys()
+            for name in alone:
+                np.testing.assert_array_equal(got[name], alone[name])

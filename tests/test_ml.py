@@ -78,18 +78,18 @@ def _max_gap(a: ml.Layers, b: ml.Layers) -> float:
     return max(float(np.max(np.abs(x[k] - y[k]))) for x, y in zip(a, b) for k in x)
 
 
-@pytest.mark.parametrize("case", range(8))
+@pytest.mark.parametrize("case", range(12))
 def test_train_stack_is_train_for_each_model(case):
     """The stacked trainer used by the cost dashboard against the reference ``train``, on random
     recipes: sizes, seeds, learning rates, soft targets with temperature and hard-label weight, masks."""
     rng = np.random.default_rng(case)
     d = ml.titanic(int(rng.integers(0, 5)))
-    sizes = [5, 1] if case % 4 == 0 else [5, int(rng.integers(1, 24)), 1]
+    sizes = [5, 1] if case % 4 == 0 or case == 11 else [5, int(rng.integers(1, 24)), 1]
     steps, batch, lr, seed = int(rng.integers(20, 160)), int(rng.choice([16, 64])), float(rng.uniform(0.02, 0.5)), case
     kwargs = {}
     if case % 2:
         kwargs = {"soft_targets": rng.uniform(0, 1, d.y_train.size), "temperature": float(rng.uniform(1, 8)),
-                  "hard_weight": float(rng.choice([0.0, 0.3]))}
+                  "hard_weight": float(rng.choice([0.0, 0.3, 1.0]))}
     models = [ml.init_layers(sizes, seed + j) for j in range(3)]
     masks = None
     if case % 3 == 0:

@@ -276,12 +276,6 @@ def precision_variants(layers: ml.Layers, seed: int, model_key: tuple) -> dict[s
     return {v: variant_score(model_key, layers, seed, v) for v in VARIANTS}
 
 
-@functools.lru_cache(maxsize=8)
-def distinct_titanic_inputs(seed: int) -> int:
-    data = ml.titanic(seed)
-    return int(np.unique(np.vstack([data.X_train, data.X_test]), axis=0).shape[0])
-
-
 # Part A's inputs. Its result is memoised on them: a serving control (traffic, SLO, prices, cache)
 # must not redo the quantisation and the sparsity sweep (a third of a run in Pyodide).
 PART_A_KEYS = ("seed", "mlp_hidden", "model", "distill", "student_hidden", "temperature", "hard_label_weight",
@@ -629,14 +623,12 @@ def _price_and_fleet(p, hw, instances):
     return hw["on_demand"], np.asarray(instances, float)
 
 
-def serving_grid(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -> dict[str, np.ndarray]:
-    """Every cloud hardware × precision × batch size for the scenario's traffic, cache and SLO."""
-    ids = list(CLOUD)
-    hw = hardware_arrays(ids)
+def serving_grid_request(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -> dict[str, Any]:
+    """``fleet``'s inputs for every cloud hardware × precision × batch size (broadcast to that shape)."""
+    hw = hardware_arrays(list(CLOUD))
     weight_bytes = np.array([part_a["bytes_by_precision"][q] for q in PRECISIONS], float)
-    H, Q, Bn = len(ids), len(PRECISIONS), BATCH_GRID.size
     rps = p["request_rps"]
-    res = fleet(
+    return dict(
         batch_size=BATCH_GRID[None, None, :],
         delay_s=p["max_queue_delay_ms"] / 1e3,
         miss_rps=rps * (1.0 - hit_rate),
@@ -651,20 +643,60 @@ def serving_grid(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float) -> 
         macs=part_a["macs"],
         ops_per_s=hw["ops_per_s"][:, :, None],
     )
+
+
+def serving_grid(p: dict[str, Any], res: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every cloud hardware × precision × batch size for the scenario's traffic, cache and SLO, from the
+    fleets solved for ``serving_grid_request``."""
+    ids = list(CLOUD)
+    hw = hardware_arrays(ids)
     price, provisioned = _price_and_fleet(p, {k: hw[k][:, None, None] for k in ("spot", "on_demand")},
                                           res["instances"])
-    shape = (H, Q, Bn)
+    shape = (len(ids), len(PRECISIONS), BATCH_GRID.size)
     return {
         "hardware": np.broadcast_to(np.array(ids)[:, None, None], shape).ravel(),
         "precision": np.broadcast_to(np.array(PRECISIONS)[None, :, None], shape).ravel(),
         "batch_size": np.broadcast_to(BATCH_GRID[None, None, :], shape).ravel(),
         "p95_ms": (res["p95_s"] * 1e3).ravel(),
         "instances": provisioned.ravel(),
-        "cost_per_million": cost_per_million(price, provisioned, rps).ravel(),
+        "cost_per_million": cost_per_million(price, provisioned, p["request_rps"]).ravel(),
         "slo_met": res["slo_met"].ravel(),
         "capacity_rps": res["capacity_rps"].ravel(),
         "price_per_hour": np.broadcast_to(price, shape).ravel(),
     }
+
+
+def fleets(requests: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
+    """``fleet`` for several requests (each its keyword inputs, broadcast within itself) in one call.
+    ``fleet`` works elementwise, so each gets the numbers a call of its own would give, for the fixed
+    cost of one queue solve (most of a solve in Pyodide)."""
+    names = list(requests[0])
+    shapes, columns = [], {k: [] for k in names}
+    for request in requests:
+        arrays = np.broadcast_arrays(*(np.asarray(request[k], float) for k in names))
+        shapes.append(arrays[0].shape)
+        for k, a in zip(names, arrays):
+            columns[k].append(a.ravel())
+    solved = fleet(**{k: np.concatenate(v) for k, v in columns.items()})
+    out, start = [], 0
+    for shape in shapes:
+        end = start + math.prod(shape)
+        out.append({k: v[start:end].reshape(shape) for k, v in solved.items()})
+        start = end
+    return out
+
+
+def serving_and_ladder(p: dict[str, Any], part_a: dict[str, Any], hit_rate: float,
+                       n_distinct: int) -> tuple[dict[str, np.ndarray], dict[str, list]]:
+    """The serving grid and the cost ladder. Their fleets are solved in one ``fleets`` call, but for the
+    large model's rung: it does not depend on the dashboard's model, so on its own it stays memoised
+    when that model changes (a retrain then costs one queue solve instead of three)."""
+    rungs = ladder_rungs(p, part_a, n_distinct)
+    own = [label for label, rung in rungs.items() if not rung["large"]]
+    solved = fleets([serving_grid_request(p, part_a, hit_rate)] + [rungs[label]["request"] for label in own])
+    results = dict(zip(own, solved[1:]))
+    results.update({label: fleet(**rung["request"]) for label, rung in rungs.items() if rung["large"]})
+    return serving_grid(p, solved[0]), cost_ladder(p, part_a, rungs, results)
 
 
 def pareto_front(p95: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -697,35 +729,60 @@ def edge_serving(p: dict[str, Any], part_a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> dict[str, list]:
-    """The lesson's cost hierarchy, each rung evaluated for this scenario's traffic and SLO."""
-    rps, s = p["request_rps"], p["zipf_s"]
-    cpu, gpu = "c7i_xlarge", "g4dn_xlarge"
-    hw = hardware_arrays([cpu, gpu, LARGE_MODEL_HARDWARE])
-    idx = {cpu: 0, gpu: 1, LARGE_MODEL_HARDWARE: 2}
+LADDER_CPU, LADDER_GPU = "c7i_xlarge", "g4dn_xlarge"
+
+
+def ladder_rungs(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> dict[str, dict[str, Any]]:
+    """The ladder's real-time rungs in its order: label -> hardware, precision, instance scale, whether
+    it is the large model, and ``fleet``'s inputs."""
+    rps = p["request_rps"]
+    hw = hardware_arrays([LADDER_CPU, LADDER_GPU, LARGE_MODEL_HARDWARE])
+    idx = {LADDER_CPU: 0, LADDER_GPU: 1, LARGE_MODEL_HARDWARE: 2}
+    qi = {q: i for i, q in enumerate(PRECISIONS)}
+    rungs: dict[str, dict[str, Any]] = {}
+
+    def realtime(label, h, prec, hit_rate, *, wbytes, macs, scale=1.0, large=False):
+        i = idx[h]
+        rungs[label] = {"hardware": h, "precision": prec, "scale": scale, "large": large, "request": {
+            "batch_size": p["batch_size"], "delay_s": p["max_queue_delay_ms"] / 1e3,
+            "miss_rps": rps * (1 - hit_rate), "hit_rps": rps * hit_rate,
+            "slo_s": p["slo_ms"] / 1e3, "rtt_s": p["network_rtt_ms"] / 1e3,
+            "batch_overhead_s": hw["batch_overhead_s"][i], "request_latency_s": hw["request_latency_s"][i],
+            "request_share_s": hw["request_share_s"][i] / scale, "weight_bytes": wbytes,
+            "bandwidth_bps": hw["bandwidth_bps"][i] * scale, "macs": macs,
+            "ops_per_s": hw["ops_per_s"][i, qi[prec]] * scale}}
+
+    table_hit = float(zipf_hit_rate(min(n_distinct, CACHE_TABLE_LIMIT), n_distinct, p["zipf_s"]))
+    realtime("1 cached predictions", LADDER_CPU, "int8", table_hit,
+             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
+    realtime("4 quantized real-time on CPU", LADDER_CPU, "int8", 0.0,
+             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
+    realtime("5 real-time on GPU", LADDER_GPU, "fp32", 0.0,
+             wbytes=part_a["bytes_by_precision"]["fp32"], macs=part_a["macs"])
+    big = large_model_gpus(p["large_model_gparams"])
+    realtime(f"6 large model ({p['large_model_gparams']:g}B params) on {big['gpus']} GPUs",
+             LARGE_MODEL_HARDWARE, "fp16", 0.0, wbytes=big["bytes"], macs=big["macs"],
+             scale=float(big["gpus"]), large=True)
+    return rungs
+
+
+def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], rungs: dict[str, dict[str, Any]],
+                solved: dict[str, dict[str, np.ndarray]]) -> dict[str, list]:
+    """The lesson's cost hierarchy, each rung evaluated for this scenario's traffic and SLO: the
+    real-time ``rungs`` with their ``solved`` fleets (by label), and the offline batch rungs."""
+    rps = p["request_rps"]
+    hw = hardware_arrays([LADDER_CPU, LADDER_GPU, LARGE_MODEL_HARDWARE])
+    idx = {LADDER_CPU: 0, LADDER_GPU: 1, LARGE_MODEL_HARDWARE: 2}
     qi = {q: i for i, q in enumerate(PRECISIONS)}
     rows = {"rung": [], "hardware": [], "precision": [], "mode": [], "p95_ms": [], "instances": [],
             "cost_per_million": [], "slo_met": [], "step_ms": []}
 
-    # The real-time rungs are solved in one fleet call (one queue solve for all of them, instead of one
-    # each: the per-call cost dominates in Pyodide), then added in the ladder's order.
-    realtime_rungs: dict[str, tuple] = {}
-
-    def realtime(label, h, prec, hit_rate, *, wbytes, macs, scale=1.0):
-        i = idx[h]
-        realtime_rungs[label] = (h, prec, scale, {
-            "miss_rps": rps * (1 - hit_rate), "hit_rps": rps * hit_rate,
-            "batch_overhead_s": hw["batch_overhead_s"][i], "request_latency_s": hw["request_latency_s"][i],
-            "request_share_s": hw["request_share_s"][i] / scale, "weight_bytes": wbytes,
-            "bandwidth_bps": hw["bandwidth_bps"][i] * scale, "macs": macs,
-            "ops_per_s": hw["ops_per_s"][i, qi[prec]] * scale})
-
-    def add_realtime(label, res, j):
-        h, prec, scale, _ = realtime_rungs[label]
-        n = float(res["instances"][j])
-        price = hw["on_demand"][idx[h]] * scale
-        add(label, h, prec, "real-time", float(res["p95_s"][j]) * 1e3, n,
-            float(cost_per_million(price, n, rps)), bool(res["slo_met"][j]), float(res["full_batch_s"][j]) * 1e3)
+    def add_realtime(label):
+        rung, res = rungs[label], solved[label]
+        n = float(res["instances"])
+        price = hw["on_demand"][idx[rung["hardware"]]] * rung["scale"]
+        add(label, rung["hardware"], rung["precision"], "real-time", float(res["p95_s"]) * 1e3, n,
+            float(cost_per_million(price, n, rps)), bool(res["slo_met"]), float(res["full_batch_s"]) * 1e3)
 
     def offline(label, h, prec):
         i = idx[h]
@@ -741,26 +798,12 @@ def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> d
         for key, value in zip(rows, values):
             rows[key].append(value)
 
-    table_hit = float(zipf_hit_rate(min(n_distinct, CACHE_TABLE_LIMIT), n_distinct, s))
-    realtime("1 cached predictions", cpu, "int8", table_hit,
-             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
-    realtime("4 quantized real-time on CPU", cpu, "int8", 0.0,
-             wbytes=part_a["bytes_by_precision"]["int8"], macs=part_a["macs"])
-    realtime("5 real-time on GPU", gpu, "fp32", 0.0,
-             wbytes=part_a["bytes_by_precision"]["fp32"], macs=part_a["macs"])
-    big = large_model_gpus(p["large_model_gparams"])
-    realtime(f"6 large model ({p['large_model_gparams']:g}B params) on {big['gpus']} GPUs",
-             LARGE_MODEL_HARDWARE, "fp16", 0.0, wbytes=big["bytes"], macs=big["macs"],
-             scale=float(big["gpus"]))
-    columns = [rung[3] for rung in realtime_rungs.values()]
-    res = fleet(batch_size=p["batch_size"], delay_s=p["max_queue_delay_ms"] / 1e3, slo_s=p["slo_ms"] / 1e3,
-                rtt_s=p["network_rtt_ms"] / 1e3, **{k: np.array([c[k] for c in columns]) for k in columns[0]})
-    labels = list(realtime_rungs)
-    add_realtime(labels[0], res, 0)
-    offline("2 quantized batch on CPU", cpu, "int8")
-    offline("3 batch on GPU", gpu, "fp32")
-    for j in range(1, len(labels)):
-        add_realtime(labels[j], res, j)
+    labels = list(rungs)
+    add_realtime(labels[0])
+    offline("2 quantized batch on CPU", LADDER_CPU, "int8")
+    offline("3 batch on GPU", LADDER_GPU, "fp32")
+    for label in labels[1:]:
+        add_realtime(label)
     return rows
 
 
@@ -777,10 +820,10 @@ def large_model_gpus(gparams: float) -> dict[str, Any]:
 # ==================================================================================================
 def simulate(p: dict[str, Any]) -> dict[str, Any]:
     part_a = optimise(p)
-    n_distinct = (distinct_titanic_inputs(p["seed"]) if p["input_space"] == "titanic"
+    n_distinct = (ml.distinct_feature_rows() if p["input_space"] == "titanic"
                   else p["distinct_inputs"])
     hit_rate = float(zipf_hit_rate(p["cache"], n_distinct, p["zipf_s"]))
-    grid = serving_grid(p, part_a, hit_rate)
+    grid, ladder = serving_and_ladder(p, part_a, hit_rate, n_distinct)
     front = pareto_front(grid["p95_ms"], grid["cost_per_million"])
     meets = grid["slo_met"]
     # Cheapest configuration meeting the SLO; ties (precision rarely matters for a model this small)
@@ -862,11 +905,10 @@ def simulate(p: dict[str, Any]) -> dict[str, Any]:
         "rows": [[name, v["accuracy"], v["accuracy"] - part_a["baseline_accuracy"], v["bytes"]]
                  for name, v in variants.items()],
     }
-    ladder = cost_ladder(p, part_a, n_distinct)
     ladder_table = {"columns": list(ladder), "rows": [list(r) for r in zip(*ladder.values())]}
 
     cache_sizes = np.unique(np.round(np.geomspace(1, CACHE_TABLE_LIMIT, 37)))
-    populations = [("Titanic rows", distinct_titanic_inputs(p["seed"])), ("10 thousand", 10_000),
+    populations = [("Titanic rows", ml.distinct_feature_rows()), ("10 thousand", 10_000),
                    ("1 million", 1_000_000), ("1 billion", 1_000_000_000)]
     hit_curve = {
         "cache_entries": np.tile(cache_sizes, len(populations)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -82,6 +83,15 @@ def titanic(seed: int = 0, test_fraction: float = 0.25) -> Dataset:
     for a in arrays:
         a.flags.writeable = False  # cached and shared: nobody may change them
     return Dataset(*arrays, feature_names=FEATURES)
+
+
+@functools.lru_cache(maxsize=1)
+def distinct_feature_rows() -> int:
+    """Distinct feature rows among all passengers (train and test). Counted on the source columns (sex,
+    age or unknown, class), which the features recode one to one for every seed (an increasing map of
+    the known ages, a flag for the unknown), so it is one number, not one per split."""
+    _, male, age, pclass = _read_rows()
+    return int(np.unique(np.column_stack([male, np.where(np.isnan(age), -1.0, age), pclass]), axis=0).shape[0])
 
 
 def init_layers(sizes: Sequence[int], seed: int = 0) -> Layers:
@@ -207,15 +217,19 @@ def copy_layers(layers: Layers) -> Layers:
     return [{k: v.copy() for k, v in layer.items()} for layer in layers]
 
 
+@functools.lru_cache(maxsize=8)
 def batch_index_array(n_rows: int, steps: int, batch_size: int, seed: int = 0) -> np.ndarray:
-    """``batch_indices`` as one (steps, batch) array: the same batches, drawn with one permutation call
-    per epoch rather than one Python step per batch."""
+    """``batch_indices`` as one (steps, batch) array: the same batches, every epoch's shuffle drawn in
+    one call (``permuted`` shuffles the rows in turn from the same stream, as one ``permutation`` call per
+    epoch would). Cached, read-only: the models of one seed train on the same batches."""
     rng = np.random.default_rng(seed)
     batch_size = min(batch_size, n_rows)
     per_epoch = n_rows // batch_size
     epochs = max(1, -(-steps // per_epoch))
-    orders = np.stack([rng.permutation(n_rows) for _ in range(epochs)])[:, :per_epoch * batch_size]
-    return orders.reshape(-1, batch_size)[:steps]
+    orders = rng.permuted(np.tile(np.arange(n_rows), (epochs, 1)), axis=1)[:, :per_epoch * batch_size]
+    out = orders.reshape(-1, batch_size)[:steps]
+    out.flags.writeable = False
+    return out
 
 
 def train_stack(
@@ -243,65 +257,129 @@ def train_stack(
     n_models, n_layers = len(models), len(models[0])
     if n_layers not in (1, 2):
         raise ValueError(f"train_stack handles 1 or 2 layers, not {n_layers}")
-    # Feature-major layout (units × rows), the fast one for numpy's matmul without BLAS as in Pyodide.
-    # The first layer's bias is the last column of its transposed weights, fed by a row of ones: one
-    # product gives the pre-activations and one the weight and bias gradients.
-    def stacked(source: Sequence[Layers]) -> list[np.ndarray]:
-        first = np.stack([np.hstack([m[0]["W"].T, m[0]["b"][:, None]]) for m in source])
-        if n_layers == 1:
-            return [first]
-        return [first, np.stack([m[1]["W"].T for m in source]), np.stack([m[1]["b"] for m in source])[:, :, None]]
-
-    params = stacked(models)
-    mask = None if masks is None else stacked(masks)
+    w = float(hard_weight) if soft_targets is not None else 0.0
+    if w == 1.0:  # only the true labels count: plain training
+        soft_targets, temperature, w = None, 1.0, 0.0
+    T = float(temperature) if soft_targets is not None else 1.0
+    targets = y if soft_targets is None else soft_targets
     idx = batch_index_array(X.shape[0], steps, batch_size, seed)[start_step:]
     n = idx.shape[1]
-    Xb = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)[idx]  # (steps, batch, features + 1)
-    XbT = np.ascontiguousarray(Xb.transpose(0, 2, 1))
-    # −lr · dLoss/dlogit of ``loss_and_grads`` (the step, so every gradient below is the update), with
-    # σ(u) = (1 + tanh(u/2))/2 expanded: T·(σ(z/T) − t)/n = tanh(z/(2T))·T/(2n) + T·(1/2 − t)/n, and the
-    # hard-label part likewise.
-    T, w = float(temperature), float(hard_weight) if soft_targets is not None else 0.0
-    targets = y if soft_targets is None else soft_targets
-    soft_gain, hard_gain = -lr * (1.0 - w) * T / (2 * n), -lr * w / (2 * n)
-    offsets = (-lr * ((1.0 - w) * T * (0.5 - targets) + w * (0.5 - y)) / n)[idx]  # (steps, batch)
-    soft_scale = 0.5 / T
-    ones = np.ones((n, 1))
     want = {int(c) - start_step for c in checkpoints if start_step < c < steps}
+    hidden = models[0][0]["W"].shape[1] if n_layers == 2 else 0
+    n_in = X.shape[1] + 1  # features and a constant 1 (the bias's input)
+
+    # The step −lr·dLoss/dlogit of ``loss_and_grads``, with σ(u) = (1 + tanh(u/2))/2 expanded:
+    # −lr·(1 − w)·T·(σ(z/T) − t)/n = g·(tanh(z/(2T)) + offset) with g = −lr·(1 − w)·T/(2n) and
+    # offset = 2·(1/2 − t); the hard-label part likewise, relative to g. Everything is kept in units that
+    # make each step a few whole-array calls: the output layer times s = 1/(2T), so that its product is
+    # the tanh's argument, and for the MLP both layers times √s (ReLU passes a positive factor through)
+    # so that the updates of both come out of one product with the inputs times g (see the loop).
+    s = 0.5 / T
+    gain = -lr * (1.0 - w) * T / (2 * n)
+    rows = np.take(np.concatenate([X, np.ones((X.shape[0], 1))], axis=1), idx, axis=0)  # (steps, batch, n_in)
+    rows_T = np.ascontiguousarray(rows.transpose(0, 2, 1))
+    offsets = (2.0 * (0.5 - targets) + (2.0 * w / ((1.0 - w) * T)) * (0.5 - y) if w else 2.0 * (0.5 - targets))[idx]
+    first_scale = math.sqrt(s) if n_layers == 2 else 1.0
+    out_scale = s / first_scale
+    rows_g = rows * (gain if n_layers == 2 else gain * s)
+    hard_ratio = w / ((1.0 - w) * T) if w else 0.0  # hard gain / soft gain
+
+    # All the parameters in one array (per model) and their update in another of the same layout, so
+    # that a step ends in one addition. MLP layout: the first layer transposed, (hidden + 1) × n_in with
+    # its bias as the last column and a last row that makes a hidden unit always 1 (it feeds the output
+    # bias), then the output layer's hidden + 1 weights.
+    n_first = (hidden + 1) * n_in if n_layers == 2 else 0
+    size = n_first + (hidden + 1 if n_layers == 2 else n_in)
+
+    def flat(model: Layers) -> np.ndarray:
+        v = np.zeros(size)
+        if n_layers == 2:
+            f = v[:n_first].reshape(hidden + 1, n_in)
+            f[:hidden, :-1], f[:hidden, -1], f[hidden, -1] = model[0]["W"].T, model[0]["b"], 1.0
+        v[n_first:-1], v[-1] = model[-1]["W"][:, 0], model[-1]["b"][0]
+        return v
+
+    params = np.stack([flat(m) for m in models])
+    params[:, :n_first] *= first_scale
+    params[:, n_first:] *= out_scale
+    mask = None
+    if masks is not None:
+        mask = np.stack([flat(m) for m in masks])
+        if n_layers == 2:
+            mask[:, n_first - n_in:n_first] = 1.0  # the always-1 unit is never trained
+    update = np.zeros_like(params)  # stays 0 on the always-1 unit
     saved: dict[int, list[Layers]] = {}
 
-    def unstack(ps: list[np.ndarray]) -> list[Layers]:
+    def unstack() -> list[Layers]:
         out = []
-        for j in range(n_models):
-            layers = [{"W": ps[0][j, :, :-1].T.copy(), "b": ps[0][j, :, -1].copy()}]
+        for p in params:
+            last = p[n_first:] / out_scale
+            layer = {"W": last[:-1, None].copy(), "b": last[-1:].copy()}
             if n_layers == 2:
-                layers.append({"W": ps[1][j].T.copy(), "b": ps[2][j, :, 0].copy()})
-            out.append(layers)
+                f = p[:n_first].reshape(hidden + 1, n_in) / first_scale
+                out.append([{"W": f[:hidden, :-1].T.copy(), "b": f[:hidden, -1].copy()}, layer])
+            else:
+                out.append([layer])
         return out
 
-    for step in range(idx.shape[0]):
-        x, xT = Xb[step], XbT[step]
-        if n_layers == 1:
-            z = params[0] @ xT  # (models, 1, batch)
-        else:
-            W1, w2, b2 = params  # w2 is a row: (models, 1, hidden)
-            hidden = np.maximum(W1 @ xT, 0.0)  # (models, hidden, batch)
-            z = w2 @ hidden + b2
-        delta = np.tanh(z * soft_scale) * soft_gain + offsets[step]
-        if w:
-            delta += np.tanh(z * 0.5) * hard_gain
-        if n_layers == 1:
-            params[0] += delta @ x
-        else:
-            # dW1[i, k] = w2[i] · Σ_n [hidden[i, n] > 0] · delta[n] · x[n, k]: the ReLU's 0/1 slope as
-            # sign(hidden) (hidden ≥ 0), and the products with w2 and delta taken on the small sides.
-            W1 += w2.mT * (np.sign(hidden) @ (delta.mT * x))
-            w2 += delta @ hidden.mT
-            b2 += delta @ ones
-        if mask is not None:
-            for p, m in zip(params, mask):
-                p *= m
-        if step + 1 in want:
-            saved[start_step + step + 1] = unstack(params)
-    saved[start_step + idx.shape[0]] = unstack(params)
+    # One model trains on 2-D arrays (the same calls: matmul broadcasts the model axis).
+    one = (lambda a: a[0]) if n_models == 1 else (lambda a: a)
+    P, U = one(params), one(update)
+    out_layer = one(params[:, n_first:].reshape(n_models, 1, -1))
+    out_update = one(update[:, n_first:].reshape(n_models, 1, -1))
+    z = one(np.empty((n_models, 1, n)))
+    z_hard = np.empty_like(z)
+    if n_layers == 2:
+        first = one(params[:, :n_first].reshape(n_models, hidden + 1, n_in))
+        first_update = one(update[:, :n_first - n_in].reshape(n_models, hidden, n_in))
+        out_top_col = out_layer[..., :hidden].mT  # (hidden, 1) views of the weights
+        act = one(np.empty((n_models, hidden + 1, n)))
+        slope = np.empty_like(act)
+        grad = one(np.empty((n_models, hidden + 1, n_in)))
+        grad_top = grad[..., :hidden, :]
+        out_update_col = out_update.reshape(*out_update.shape[:-2], hidden + 1)
+
+    if gain:
+        keep = None if mask is None else one(mask)
+        mlp = n_layers == 2
+        # Local names: the loop runs hundreds of times and each global lookup costs in Pyodide.
+        matmul, maximum, tanh, sign, vecdot, multiply = np.matmul, np.maximum, np.tanh, np.sign, np.vecdot, np.multiply
+        for step, (xT, xg, offset) in enumerate(zip(rows_T, rows_g, offsets)):
+            if mlp:
+                matmul(first, xT, act)
+                maximum(act, 0.0, act)
+                matmul(out_layer, act, z)  # s · logit
+            else:
+                matmul(out_layer, xT, z)
+            if w:
+                multiply(z, T, z_hard)  # logit / 2
+                tanh(z_hard, z_hard)
+                z_hard *= hard_ratio
+            tanh(z, z)
+            z += offset
+            if w:
+                z += z_hard
+            # z is now the step's dLoss/dlogit, times −lr/g. Backpropagate it:
+            if mlp:
+                # In the scaled units above: grad[i, k] = Σ_n [hidden[i, n] > 0] · z[n] · x[n, k] · g
+                # (the ReLU's 0/1 slope as sign(hidden), hidden ≥ 0). The first layer's update is
+                # w2[i]·grad[i, k]; the output layer's, Σ_n z[n]·hidden[i, n]·g, is the same as
+                # Σ_k W1[i, k]·grad[i, k] (hidden is W1·x where positive), which spares the product with
+                # the hidden layer. Both use the weights before the step.
+                sign(act, slope)
+                slope *= z
+                matmul(slope, xg, grad)
+                vecdot(first, grad, out_update_col)
+                multiply(grad_top, out_top_col, first_update)
+            else:
+                matmul(z, xg, out_update)
+            P += U
+            if keep is not None:
+                P *= keep
+            if step + 1 in want:
+                saved[start_step + step + 1] = unstack()
+    else:  # no learning rate: nothing changes
+        for c in want:
+            saved[start_step + c] = unstack()
+    saved[start_step + idx.shape[0]] = unstack()
     return saved

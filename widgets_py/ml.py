@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -271,17 +270,17 @@ def train_stack(
     # The step −lr·dLoss/dlogit of ``loss_and_grads``, with σ(u) = (1 + tanh(u/2))/2 expanded:
     # −lr·(1 − w)·T·(σ(z/T) − t)/n = g·(tanh(z/(2T)) + offset) with g = −lr·(1 − w)·T/(2n) and
     # offset = 2·(1/2 − t); the hard-label part likewise, relative to g. Everything is kept in units that
-    # make each step a few whole-array calls: the output layer times s = 1/(2T), so that its product is
-    # the tanh's argument, and for the MLP both layers times √s (ReLU passes a positive factor through)
-    # so that the updates of both come out of one product with the inputs times g (see the loop).
+    # make each step a few whole-array calls: the forward pass reads the inputs times s = 1/(2T), so that
+    # the output is the tanh's argument (ReLU passes a positive factor through, the bias's constant input
+    # carries it to both biases), and the backward pass reads them times g (see the loop). The weights
+    # themselves are kept unscaled, so a run continued from returned layers (``start_step``, or the
+    # browser's warm-up in pieces) is bit for bit the uninterrupted run.
     s = 0.5 / T
     gain = -lr * (1.0 - w) * T / (2 * n)
     rows = np.take(np.concatenate([X, np.ones((X.shape[0], 1))], axis=1), idx, axis=0)  # (steps, batch, n_in)
-    rows_T = np.ascontiguousarray(rows.transpose(0, 2, 1))
+    rows_T = np.ascontiguousarray(rows.transpose(0, 2, 1)) * s
     offsets = (2.0 * (0.5 - targets) + (2.0 * w / ((1.0 - w) * T)) * (0.5 - y) if w else 2.0 * (0.5 - targets))[idx]
-    first_scale = math.sqrt(s) if n_layers == 2 else 1.0
-    out_scale = s / first_scale
-    rows_g = rows * (gain if n_layers == 2 else gain * s)
+    rows_g = rows * gain
     hard_ratio = w / ((1.0 - w) * T) if w else 0.0  # hard gain / soft gain
 
     # All the parameters in one array (per model) and their update in another of the same layout, so
@@ -300,8 +299,6 @@ def train_stack(
         return v
 
     params = np.stack([flat(m) for m in models])
-    params[:, :n_first] *= first_scale
-    params[:, n_first:] *= out_scale
     mask = None
     if masks is not None:
         mask = np.stack([flat(m) for m in masks])
@@ -313,10 +310,10 @@ def train_stack(
     def unstack() -> list[Layers]:
         out = []
         for p in params:
-            last = p[n_first:] / out_scale
+            last = p[n_first:]
             layer = {"W": last[:-1, None].copy(), "b": last[-1:].copy()}
             if n_layers == 2:
-                f = p[:n_first].reshape(hidden + 1, n_in) / first_scale
+                f = p[:n_first].reshape(hidden + 1, n_in)
                 out.append([{"W": f[:hidden, :-1].T.copy(), "b": f[:hidden, -1].copy()}, layer])
             else:
                 out.append([layer])

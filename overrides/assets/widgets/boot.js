@@ -15,7 +15,8 @@ export function liveUnavailable() {
 export function spawnWorker(archive, widgets) {
   runtime.workerStarts = (runtime.workerStarts || 0) + 1;
   runtime.timings = { start: performance.now() };
-  const worker = new Worker(new URL("widgets/worker.js", ASSETS), { type: "module" });
+  // named after the archive: the worker starts its downloads without waiting for the "init" message
+  const worker = new Worker(new URL("widgets/worker.js", ASSETS), { type: "module", name: archive });
   worker.postMessage({ type: "init", archive, widgets });
   return worker;
 }

@@ -49,23 +49,29 @@ async function sha256(bytes) {
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// Where a boot's files come from: the numpy wheel named by Pyodide's lock file (with the sha256 the browser
+// checks it against, as Pyodide's own package loader does) and the widgets archive, unpacked in courseDir.
+export async function runtimeSources(pyodideUrl, archiveUrl, courseDir) {
+  const lock = JSON.parse(new TextDecoder().decode(await fetchBytes(pyodideUrl + "pyodide-lock.json")));
+  const numpy = lock.packages.numpy;
+  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
+  return { pyodide: lock.info.version, wheelSha256: numpy.sha256, wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity,
+    archiveUrl, courseDir };
+}
+
 // What a snapshot depends on: the Pyodide build (pyodide.mjs carries the build id of its wasm), the numpy
 // wheel (its sha256 in pyodide-lock.json), the widgets archive (content-hashed name) and the folder it
 // is unpacked in, the browser (snapshots are engine-specific) and this file's format and library order.
-// A snapshot records the key it was made for and is restored only under the same key.
-export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
-  const [loader, lockBytes] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"),
-    fetchBytes(pyodideUrl + "pyodide-lock.json")]);
-  const lock = JSON.parse(new TextDecoder().decode(lockBytes));
-  const numpy = lock.packages.numpy;
+// A snapshot records the key it was made for and is restored only under the same key. `sources`:
+// runtimeSources' answer when the caller has it already.
+export async function snapshotKey(pyodideUrl, archiveUrl, courseDir, sources = runtimeSources(pyodideUrl, archiveUrl, courseDir)) {
+  const [loader, files] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"), sources]);
   const parts = {
-    format: FORMAT, pyodide: lock.info.version, pyodideBuild: await sha256(loader), wheel: numpy.sha256,
+    format: FORMAT, pyodide: files.pyodide, pyodideBuild: await sha256(loader), wheel: files.wheelSha256,
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  // the browser checks the wheel against the lock file's sha256, as Pyodide's own package loader does
-  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
-  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity, archiveUrl, courseDir };
+  return { ...files, id, url: snapshotUrl(archiveUrl) };
 }
 
 // One entry per site, at a synthetic address beside the archive (never requested from the network), so a
@@ -153,9 +159,21 @@ function parseZeroRuns(text) {
 
 // ---- the files written before the interpreter starts ----------------------------------------------
 
+// Written to the stream and read back in chunks: a Blob's stream read through a Response took three
+// times as long for the ~500 small files of a boot (per-file overhead, not inflating).
 async function inflateRaw(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const stream = new DecompressionStream("deflate-raw");
+  const writer = stream.writable.getWriter();
+  // a damaged entry rejects these too: it is reported once, by the reader
+  writer.write(bytes).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = stream.readable.getReader();
+  const chunks = [];
+  for (let read = await reader.read(); !read.done; read = await reader.read()) chunks.push(read.value);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  chunks.reduce((at, chunk) => { out.set(chunk, at); return at + chunk.length; }, 0);
+  return out;
 }
 
 // [name, bytes] of a zip's files (stored or deflated) that `wanted(name)` accepts.
@@ -189,17 +207,21 @@ function archiveEntryPath(name, courseDir) {
   return `${name.startsWith("numpy/") ? SITE_PACKAGES : courseDir}/${name}`;
 }
 
-// [path, bytes] to write before the interpreter starts when making a snapshot: all of numpy (it is imported
-// from files), its wheel and the widgets archive.
-async function runtimeFiles(key) {
-  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl, key.wheelIntegrity), fetchBytes(key.archiveUrl)]);
+// numpy's files that Python never reads: type stubs, C headers and sources, static libraries, metadata
+const NOT_RUN = /\.(pyi|h|c|pxd|pyx|a|pc|ini|txt|md|rst|typed)$|\.dist-info\//;
+
+// [path, bytes] to write before the interpreter starts: numpy's modules (it is imported from files), its
+// wheel and the widgets archive.
+// `sources`: a snapshot key, or runtimeSources' answer.
+async function runtimeFiles(sources) {
+  const [wheel, archive] = await Promise.all([fetchBytes(sources.wheelUrl, sources.wheelIntegrity), fetchBytes(sources.archiveUrl)]);
   const [numpy, widgets] = await Promise.all([
-    unzip(wheel, (name) => !name.includes(".dist-info/")),
+    unzip(wheel, (name) => !NOT_RUN.test(name)),
     unzip(archive, () => true),
   ]);
   return [
     ...numpy.map(([name, bytes]) => [`${SITE_PACKAGES}/${name}`, bytes]),
-    ...widgets.map(([name, bytes]) => [archiveEntryPath(name, key.courseDir), bytes]),
+    ...widgets.map(([name, bytes]) => [archiveEntryPath(name, sources.courseDir), bytes]),
     [WHEEL_PATH, wheel],
   ];
 }
@@ -427,14 +449,16 @@ const NO_ENTRY = new Error("no snapshot");
 // Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
 // needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
 // then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
-// -> {pyodide, files}
-export async function bootWithFiles(loadPyodide, options, key, making = false) {
+// `sources`: a snapshot key or runtimeSources' answer, or a promise of one (Pyodide's downloads need not
+// wait for it: the files are awaited just before the interpreter starts). `marks` gets the times
+// (performance.now()) of the pre-run step's parts. -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, sources, making = false, marks = {}) {
   let failure = null;
-  const files = runtimeFiles(key);
-  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}));
+  const files = Promise.resolve(sources).then(runtimeFiles);
+  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, marks));
   const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
   if (failure) throw failure;
-  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(key.courseDir)})`);
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify((await sources).courseDir)})`);
   return { pyodide, files: await files };
 }
 

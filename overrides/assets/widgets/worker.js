@@ -27,9 +27,16 @@ const COURSE_DIR = "/home/pyodide/course";
 
 let archiveName;
 const archiveKnown = new Promise((resolve) => { archiveName = resolve; });
+// the worker's name is the archive's (boot.js): known at once, while the "init" message that also carries it
+// can wait for a busy page to pass it on
+if (self.name) archiveName(self.name);
 const archiveUrl = archiveKnown.then((name) => new URL("widgets/" + name, ASSETS).href);
-const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
-  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR) : null))
+// where the files of a boot with files come from (snapshot.js; null without snapshot support)
+const sourcesReady = Promise.all([snapshots, archiveUrl])
+  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.runtimeSources(PYODIDE_URL, url, COURSE_DIR) : null))
+  .catch(() => null);
+const snapshotKeyReady = Promise.all([snapshots, archiveUrl, sourcesReady])
+  .then(([snap, url, sources]) => (sources ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR, sources) : null))
   .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
@@ -52,14 +59,17 @@ async function fetchArchive() {
 }
 
 // Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
-// key: no SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader.
+// SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader. Pyodide's
+// downloads start at once; the files' addresses (pyodide-lock.json) only need to be in before Python starts.
 async function bootNormally() {
   const snap = await snapshots;
-  const key = await snapshotKeyReady;
-  if (snap && key) {
+  if (snap && snap.snapshotsSupported()) {
+    const marks = {};
+    const sources = sourcesReady.then((found) => found || Promise.reject(new Error("the runtime's file list could not be read")));
     try {
       const { loadPyodide } = await pyodideLoader;
-      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key);
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, sources, false, marks);
+      for (const [name, at] of Object.entries(marks)) timings["boot_" + name.replace("_at", "_ms")] = at - t0;
       timings.boot_ms = performance.now() - t0;
       timings.boot = "normal";
       return pyodide;

@@ -62,16 +62,16 @@ export async function runtimeSources(pyodideUrl, archiveUrl, courseDir) {
 // What a snapshot depends on: the Pyodide build (pyodide.mjs carries the build id of its wasm), the numpy
 // wheel (its sha256 in pyodide-lock.json), the widgets archive (content-hashed name) and the folder it
 // is unpacked in, the browser (snapshots are engine-specific) and this file's format and library order.
-// A snapshot records the key it was made for and is restored only under the same key. `sources`:
-// runtimeSources' answer when the caller has it already.
-export async function snapshotKey(pyodideUrl, archiveUrl, courseDir, sources = runtimeSources(pyodideUrl, archiveUrl, courseDir)) {
-  const [loader, files] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"), sources]);
+// A snapshot records the key it was made for and is restored only under the same key.
+export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
+  const [loader, sources] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"),
+    runtimeSources(pyodideUrl, archiveUrl, courseDir)]);
   const parts = {
-    format: FORMAT, pyodide: files.pyodide, pyodideBuild: await sha256(loader), wheel: files.wheelSha256,
+    format: FORMAT, pyodide: sources.pyodide, pyodideBuild: await sha256(loader), wheel: sources.wheelSha256,
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  return { ...files, id, url: snapshotUrl(archiveUrl) };
+  return { ...sources, id, url: snapshotUrl(archiveUrl) };
 }
 
 // One entry per site, at a synthetic address beside the archive (never requested from the network), so a
@@ -213,7 +213,7 @@ const NOT_RUN = /\.(pyi|h|c|pxd|pyx|a|pc|ini|txt|md|rst|typed)$|\.dist-info\//;
 // [path, bytes] to write before the interpreter starts: numpy's modules (it is imported from files), its
 // wheel and the widgets archive.
 // `sources`: a snapshot key, or runtimeSources' answer.
-async function runtimeFiles(sources) {
+export async function runtimeFiles(sources) {
   const [wheel, archive] = await Promise.all([fetchBytes(sources.wheelUrl, sources.wheelIntegrity), fetchBytes(sources.archiveUrl)]);
   const [numpy, widgets] = await Promise.all([
     unzip(wheel, (name) => !NOT_RUN.test(name)),
@@ -224,6 +224,27 @@ async function runtimeFiles(sources) {
     ...widgets.map(([name, bytes]) => [archiveEntryPath(name, sources.courseDir), bytes]),
     [WHEEL_PATH, wheel],
   ];
+}
+
+// runtimeFiles made by a worker of its own (files_worker.js) and handed over: the calling thread stays free
+// meanwhile (see there). In this thread where a worker cannot start one, or when that worker fails.
+export function runtimeFilesAside(pyodideUrl, archiveUrl, courseDir) {
+  const here = () => runtimeSources(pyodideUrl, archiveUrl, courseDir).then(runtimeFiles);
+  if (typeof Worker === "undefined") return here();
+  return new Promise((resolve, reject) => {
+    const helper = new Worker(new URL("files_worker.js", import.meta.url), { type: "module" });
+    helper.onmessage = ({ data }) => {
+      helper.terminate();
+      if (data && data.files) resolve(data.files);
+      else reject(new Error((data && data.error) || "the files worker sent nothing"));
+    };
+    helper.onerror = (event) => {
+      event.preventDefault();
+      helper.terminate();
+      reject(new Error(event.message || "the files worker did not start"));
+    };
+    helper.postMessage({ pyodideUrl, archiveUrl, courseDir });
+  }).catch(here);
 }
 
 // Pyodide creates its Emscripten module with globalThis._createPyodideModule (defined by pyodide.asm.js);
@@ -449,23 +470,22 @@ const NO_ENTRY = new Error("no snapshot");
 // Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
 // needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
 // then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
-// `sources`: a snapshot key or runtimeSources' answer, or a promise of one (Pyodide's downloads need not
-// wait for it: the files are awaited just before the interpreter starts). `marks` gets the times
-// (performance.now()) of the pre-run step's parts. -> {pyodide, files}
-export async function bootWithFiles(loadPyodide, options, sources, making = false, marks = {}) {
+// `files`: a promise of runtimeFiles' answer, awaited only just before the interpreter starts (Pyodide's
+// downloads do not wait for it). `marks` gets the times (performance.now()) of the pre-run step's parts.
+// -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, courseDir, files, { making = false, marks = {} } = {}) {
   let failure = null;
-  const files = Promise.resolve(sources).then(runtimeFiles);
   beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, marks));
   const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
   if (failure) throw failure;
-  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify((await sources).courseDir)})`);
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(courseDir)})`);
   return { pyodide, files: await files };
 }
 
 // A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
 export async function makeSnapshot(loadPyodide, options, key) {
-  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, true);
+  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key.courseDir, runtimeFiles(key), { making: true });
   pyodide.runPython([
     "import numpy",
     `numpy.__path__.append(${JSON.stringify(WHEEL_PATH + "/numpy")})`,

@@ -19,9 +19,9 @@ const timings = {};
 // both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
 const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
 pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
-// and the interpreter's own 1.2 MB script, which loadPyodide would only start fetching once called (it
-// defines globalThis._createPyodideModule; loadPyodide then uses it, or imports it itself after a failure)
-import(PYODIDE_URL + "pyodide.asm.js").catch(() => {});
+// (not the interpreter's own 1.2 MB script, pyodide.asm.js, ahead of loadPyodide: compiling it holds this
+// thread for 100-250 ms, and loadPyodide, which starts the 10 MB wasm's download before it loads that
+// script, was then called that much later)
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
 const COURSE_DIR = "/home/pyodide/course";
 
@@ -31,12 +31,8 @@ const archiveKnown = new Promise((resolve) => { archiveName = resolve; });
 // can wait for a busy page to pass it on
 if (self.name) archiveName(self.name);
 const archiveUrl = archiveKnown.then((name) => new URL("widgets/" + name, ASSETS).href);
-// where the files of a boot with files come from (snapshot.js; null without snapshot support)
-const sourcesReady = Promise.all([snapshots, archiveUrl])
-  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.runtimeSources(PYODIDE_URL, url, COURSE_DIR) : null))
-  .catch(() => null);
-const snapshotKeyReady = Promise.all([snapshots, archiveUrl, sourcesReady])
-  .then(([snap, url, sources]) => (sources ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR, sources) : null))
+const snapshotKeyReady = Promise.all([snapshots, archiveUrl])
+  .then(([snap, url]) => (snap && snap.snapshotsSupported() ? snap.snapshotKey(PYODIDE_URL, url, COURSE_DIR) : null))
   .catch(() => null);
 let pageWidgets = [];
 let preloadNow = () => {};
@@ -60,15 +56,16 @@ async function fetchArchive() {
 
 // Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
 // SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader. Pyodide's
-// downloads start at once; the files' addresses (pyodide-lock.json) only need to be in before Python starts.
+// downloads start at once; the files are made by a worker of their own meanwhile and awaited only just
+// before Python starts.
 async function bootNormally() {
   const snap = await snapshots;
   if (snap && snap.snapshotsSupported()) {
     const marks = {};
-    const sources = sourcesReady.then((found) => found || Promise.reject(new Error("the runtime's file list could not be read")));
+    const files = archiveUrl.then((url) => snap.runtimeFilesAside(PYODIDE_URL, url, COURSE_DIR));
     try {
       const { loadPyodide } = await pyodideLoader;
-      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, sources, false, marks);
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, COURSE_DIR, files, { marks });
       for (const [name, at] of Object.entries(marks)) timings["boot_" + name.replace("_at", "_ms")] = at - t0;
       timings.boot_ms = performance.now() - t0;
       timings.boot = "normal";

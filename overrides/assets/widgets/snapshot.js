@@ -453,6 +453,8 @@ export async function restoreSnapshot(loadPyodide, options, keyPromise, found, m
       (err) => { failure = err; bytes.fill(0); }, marks));
     return bytes;
   });
+  // loadPyodide reports its rejection; it may await it only once it has loaded pyodide.asm.js
+  memory.catch(() => {});
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });

@@ -63,6 +63,7 @@ async function bootNormally() {
   if (snap && snap.snapshotsSupported()) {
     const marks = {};
     const files = archiveUrl.then((url) => snap.runtimeFilesAside(PYODIDE_URL, url, COURSE_DIR));
+    files.catch(() => {}); // a failure ends the boot below (or is moot when Pyodide itself did not load)
     try {
       const { loadPyodide } = await pyodideLoader;
       const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, COURSE_DIR, files, { marks });

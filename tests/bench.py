@@ -513,6 +513,9 @@ def startup_rows(raw: dict) -> list[tuple]:
 TIMELINE = (("snapshot_found_ms", "snapshot entry found"), ("snapshot_key_ms", "its key checked"),
             ("snapshot_read_ms", "its bytes read and checked"), ("snapshot_prerun_ms", "Pyodide's wasm up (pre-run step)"),
             ("snapshot_files_ms", "files written"), ("snapshot_libs_ms", "numpy's libraries loaded"),
+            # a first visit's boot with files (worker.js bootNormally)
+            ("boot_prerun_ms", "Pyodide's wasm up (pre-run step)"), ("boot_files_ms", "numpy's and the widgets' files in"),
+            ("boot_libs_ms", "numpy's libraries loaded"),
             ("boot_ms", "Python up (restored, or booted with numpy)"), ("ready_ms", "widgets imported: worker ready"))
 
 

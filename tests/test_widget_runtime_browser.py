@@ -13,6 +13,7 @@ import zipfile
 
 import pytest
 
+from tests.conftest import first_search_result
 from widgets_py import registry
 
 pytestmark = pytest.mark.browser
@@ -358,3 +359,32 @@ def test_instant_navigation_reuses_the_worker(page, base_url, widget_types):
     assert page.evaluate("window.__sameDocument") is True
     assert page.evaluate("window.__courseWidgets.workerStarts") == 1
     assert page.console_errors == []
+
+
+# When the first widget of the page turned ready, and when the theme's search index was requested (page clock).
+FIRST_READY_AT = """(() => { window.__firstReadyAt = null;
+  new MutationObserver(() => {
+    if (window.__firstReadyAt === null && document.querySelector('.course-widget[data-widget][data-state="ready"]'))
+      window.__firstReadyAt = performance.now();
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-state'] }); })();"""
+INDEX_REQUESTED_AT = """() => { const e = performance.getEntriesByType('resource')
+  .find((r) => r.name.endsWith('/search/search_index.json')); return e ? e.startTime : null; }"""
+
+
+def test_search_index_waits_until_the_widgets_are_ready(page, base_url, widget_type):
+    """search_hold.js: the theme's search index is not requested while Python boots."""
+    page.add_init_script(FIRST_READY_AT)
+    page.goto(base_url + LESSON)
+    wait_state(page, widget_type)
+    page.wait_for_function(f"() => ({INDEX_REQUESTED_AT})() !== null")
+    assert page.evaluate(INDEX_REQUESTED_AT) >= page.evaluate("window.__firstReadyAt")
+
+
+def test_search_opened_while_python_boots_gets_its_index_at_once(page, base_url, widget_type):
+    page.add_init_script(FIRST_READY_AT)
+    page.goto(base_url + LESSON)
+    result = first_search_result(page, "autoscaler")
+    assert result.get_attribute("href")
+    requested, ready = page.evaluate(INDEX_REQUESTED_AT), page.evaluate("window.__firstReadyAt")
+    assert requested is not None and (ready is None or requested < ready), (requested, ready)
+    assert wait_state(page, widget_type) == "ready"

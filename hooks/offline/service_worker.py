@@ -18,9 +18,10 @@ SOURCE = Path(__file__).with_name("sw.js")
 SW_NAME = "sw.js"
 # big files needed only to simulate live
 RUNTIME_PREFIXES = ("assets/pyodide/", "assets/widgets/widgets_py-", "assets/widgets/worker.js",
-                    "assets/widgets/snapshot", "assets/vendor/vega")
-# the Python worker's scripts (overrides/assets/widgets/): the worker and its snapshot boot
-WORKER_FILES = ("worker.js", "snapshot.js", "snapshot_maker.js")
+                    "assets/widgets/files_worker.js", "assets/widgets/snapshot", "assets/vendor/vega")
+# the Python worker's scripts (overrides/assets/widgets/): the worker, its snapshot boot and the worker that
+# unpacks a first visit's files
+WORKER_FILES = ("worker.js", "snapshot.js", "snapshot_maker.js", "files_worker.js")
 # never requested by a hosted page: precompressed twins, the file:// search index, the sitemap archive
 SKIP_SUFFIXES = (".br", ".gz")
 SKIP_FILES = {SW_NAME, "search/search_index.js"}

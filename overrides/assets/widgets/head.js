@@ -2,6 +2,7 @@
 // the page body is still arriving. widgets.js adopts the worker and replays what it said meanwhile.
 import { dataSaverOn } from "../course/saver.js";
 import { liveUnavailable, runtime, spawnWorker } from "./boot.js";
+import { holdSearchIndex } from "./search_hold.js";
 
 const meta = document.querySelector('meta[name="course-widgets"]');
 // not under data saver: nothing of the runtime downloads before the reader presses "Go live"
@@ -15,6 +16,11 @@ if (meta && meta.dataset.archive && !liveUnavailable() && !dataSaverOn() && !run
       e.preventDefault();
       runtime.early.push({ type: "fatal", error: e.message || "the worker could not start" });
     };
+    // the theme's search index waits until the widgets are ready (search_hold.js)
+    holdSearchIndex(new Promise((settled) => {
+      worker.addEventListener("message", (e) => { if (e.data && ["ready", "fatal"].includes(e.data.type)) settled(); });
+      worker.addEventListener("error", settled);
+    }));
   } catch {
     /* widgets.js starts (and reports) the worker itself */
   }

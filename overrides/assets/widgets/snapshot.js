@@ -49,6 +49,17 @@ async function sha256(bytes) {
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// Where a boot's files come from: the numpy wheel named by Pyodide's lock file (with the sha256 the browser
+// checks it against, as Pyodide's own package loader does) and the widgets archive, unpacked in courseDir.
+// `archiveUrl` may be a promise (the page names the archive once the worker runs): the lock file is read meanwhile.
+export async function runtimeSources(pyodideUrl, archiveUrl, courseDir) {
+  const lock = JSON.parse(new TextDecoder().decode(await fetchBytes(pyodideUrl + "pyodide-lock.json")));
+  const numpy = lock.packages.numpy;
+  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
+  return { pyodide: lock.info.version, wheelSha256: numpy.sha256, wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity,
+    archiveUrl: await archiveUrl, courseDir };
+}
+
 // What a snapshot depends on: the Pyodide build (pyodide.mjs carries the build id of its wasm), the numpy
 // wheel (its sha256 in pyodide-lock.json), the widgets archive (content-hashed name) and the folder it
 // is unpacked in, the browser (snapshots are engine-specific) and this file's format and library order.
@@ -56,20 +67,15 @@ async function sha256(bytes) {
 // a promise: the runtime's part (two downloads, a hash) is computed meanwhile, as the page names the archive
 // only once the worker is running.
 export async function snapshotKey(pyodideUrl, archiveUrl, courseDir) {
-  const [loader, lockBytes] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs"),
-    fetchBytes(pyodideUrl + "pyodide-lock.json")]);
-  const lock = JSON.parse(new TextDecoder().decode(lockBytes));
-  const numpy = lock.packages.numpy;
-  const pyodideBuild = await sha256(loader);
-  archiveUrl = await archiveUrl;
+  const [pyodideBuild, sources] = await Promise.all([fetchBytes(pyodideUrl + "pyodide.mjs").then(sha256),
+    runtimeSources(pyodideUrl, archiveUrl, courseDir)]);
+  archiveUrl = sources.archiveUrl;
   const parts = {
-    format: FORMAT, pyodide: lock.info.version, pyodideBuild, wheel: numpy.sha256,
+    format: FORMAT, pyodide: sources.pyodide, pyodideBuild, wheel: sources.wheelSha256,
     archive: archiveUrl, courseDir, userAgent: navigator.userAgent, libs: NUMPY_LIBS,
   };
   const id = (await sha256(new TextEncoder().encode(JSON.stringify(parts)))).slice(0, 32);
-  // the browser checks the wheel against the lock file's sha256, as Pyodide's own package loader does
-  const wheelIntegrity = "sha256-" + btoa(String.fromCharCode(...numpy.sha256.match(/../g).map((hex) => parseInt(hex, 16))));
-  return { id, url: snapshotUrl(archiveUrl), wheelUrl: pyodideUrl + numpy.file_name, wheelIntegrity, archiveUrl, courseDir };
+  return { ...sources, id, url: snapshotUrl(archiveUrl) };
 }
 
 // One entry per site, at a synthetic address in the archives' folder (never requested from the network), so
@@ -159,9 +165,21 @@ function parseZeroRuns(text) {
 
 // ---- the files written before the interpreter starts ----------------------------------------------
 
+// Written to the stream and read back in chunks: a Blob's stream read through a Response took three
+// times as long for the ~500 small files of a boot (per-file overhead, not inflating).
 async function inflateRaw(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const stream = new DecompressionStream("deflate-raw");
+  const writer = stream.writable.getWriter();
+  // a damaged entry rejects these too: it is reported once, by the reader
+  writer.write(bytes).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = stream.readable.getReader();
+  const chunks = [];
+  for (let read = await reader.read(); !read.done; read = await reader.read()) chunks.push(read.value);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  chunks.reduce((at, chunk) => { out.set(chunk, at); return at + chunk.length; }, 0);
+  return out;
 }
 
 // [name, bytes] of a zip's files (stored or deflated) that `wanted(name)` accepts.
@@ -195,19 +213,44 @@ function archiveEntryPath(name, courseDir) {
   return `${name.startsWith("numpy/") ? SITE_PACKAGES : courseDir}/${name}`;
 }
 
-// [path, bytes] to write before the interpreter starts when making a snapshot: all of numpy (it is imported
-// from files), its wheel and the widgets archive.
-async function runtimeFiles(key) {
-  const [wheel, archive] = await Promise.all([fetchBytes(key.wheelUrl, key.wheelIntegrity), fetchBytes(key.archiveUrl)]);
+// numpy's files that Python never reads: type stubs, C headers and sources, static libraries, metadata
+const NOT_RUN = /\.(pyi|h|c|pxd|pyx|a|pc|ini|txt|md|rst|typed)$|\.dist-info\//;
+
+// [path, bytes] to write before the interpreter starts: numpy's modules (it is imported from files), its
+// wheel and the widgets archive.
+// `sources`: a snapshot key, or runtimeSources' answer.
+export async function runtimeFiles(sources) {
+  const [wheel, archive] = await Promise.all([fetchBytes(sources.wheelUrl, sources.wheelIntegrity), fetchBytes(sources.archiveUrl)]);
   const [numpy, widgets] = await Promise.all([
-    unzip(wheel, (name) => !name.includes(".dist-info/")),
+    unzip(wheel, (name) => !NOT_RUN.test(name)),
     unzip(archive, () => true),
   ]);
   return [
     ...numpy.map(([name, bytes]) => [`${SITE_PACKAGES}/${name}`, bytes]),
-    ...widgets.map(([name, bytes]) => [archiveEntryPath(name, key.courseDir), bytes]),
+    ...widgets.map(([name, bytes]) => [archiveEntryPath(name, sources.courseDir), bytes]),
     [WHEEL_PATH, wheel],
   ];
+}
+
+// runtimeFiles made by a worker of its own (files_worker.js) and handed over: the calling thread stays free
+// meanwhile (see there). In this thread where a worker cannot start one, or when that worker fails.
+export function runtimeFilesAside(pyodideUrl, archiveUrl, courseDir) {
+  const here = () => runtimeSources(pyodideUrl, archiveUrl, courseDir).then(runtimeFiles);
+  if (typeof Worker === "undefined") return here();
+  return new Promise((resolve, reject) => {
+    const helper = new Worker(new URL("files_worker.js", import.meta.url), { type: "module" });
+    helper.onmessage = ({ data }) => {
+      helper.terminate();
+      if (data && data.files) resolve(data.files);
+      else reject(new Error((data && data.error) || "the files worker sent nothing"));
+    };
+    helper.onerror = (event) => {
+      event.preventDefault();
+      helper.terminate();
+      reject(new Error(event.message || "the files worker did not start"));
+    };
+    helper.postMessage({ pyodideUrl, archiveUrl, courseDir });
+  }).catch(here);
 }
 
 // Pyodide creates its Emscripten module with globalThis._createPyodideModule (defined by pyodide.asm.js);
@@ -435,6 +478,8 @@ export async function restoreSnapshot(loadPyodide, options, keyPromise, found, m
       (err) => { failure = err; bytes.fill(0); }, marks), wasm);
     return bytes;
   });
+  // loadPyodide reports its rejection; it may await it only once it has loaded pyodide.asm.js
+  memory.catch(() => {});
   let pyodide;
   try {
     pyodide = await loadPyodide({ ...options, _loadSnapshot: memory });
@@ -452,21 +497,22 @@ const NO_ENTRY = new Error("no snapshot");
 // Python with numpy's files written and its libraries loaded before the interpreter starts, as a snapshot
 // needs them. A first visit boots this way too, instead of through Pyodide's package loader: the wheel is
 // then inflated natively while Pyodide's own wasm compiles, not unpacked by Python after it has started.
-// `making`: for a snapshot; `wasm`: as for restoreSnapshot. -> {pyodide, files}
-export async function bootWithFiles(loadPyodide, options, key, { making = false, wasm = null } = {}) {
+// `making`: for a snapshot; `wasm`: as for restoreSnapshot. `files`: a promise of runtimeFiles' answer,
+// awaited only just before the interpreter starts (Pyodide's downloads do not wait for it). `marks` gets the
+// times (performance.now()) of the pre-run step's parts. -> {pyodide, files}
+export async function bootWithFiles(loadPyodide, options, courseDir, files, { making = false, marks = {}, wasm = null } = {}) {
   let failure = null;
-  const files = runtimeFiles(key);
-  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, {}), wasm);
+  beforeNextStart(prepareModule(files, null, (err) => { failure = err; }, marks), wasm);
   const pyodide = await loadPyodide(making ? { ...options, _makeSnapshot: true } : options);
   if (failure) throw failure;
-  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(key.courseDir)})`);
+  pyodide.runPython(`import sys\nsys.path.insert(0, ${JSON.stringify(courseDir)})`);
   return { pyodide, files: await files };
 }
 
 // A new snapshot: Python started with the files and libraries as a restore will have them, numpy and
 // widgets_py imported, every widget (of every page: one snapshot serves the site) run once with its defaults.
 export async function makeSnapshot(loadPyodide, options, key) {
-  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key, { making: true });
+  const { pyodide, files } = await bootWithFiles(loadPyodide, options, key.courseDir, runtimeFiles(key), { making: true });
   pyodide.runPython([
     "import numpy",
     `numpy.__path__.append(${JSON.stringify(WHEEL_PATH + "/numpy")})`,

@@ -21,9 +21,9 @@ const timings = {};
 // both fetched at once (a static import would hold Pyodide's back until snapshot.js arrived)
 const pyodideLoader = import(PYODIDE_URL + "pyodide.mjs");
 pyodideLoader.catch(() => {}); // a failure is reported by the boot that awaits it ("fatal"), not as unhandled
-// and the interpreter's own 1.2 MB script, which loadPyodide would only start fetching once called (it
-// defines globalThis._createPyodideModule; loadPyodide then uses it, or imports it itself after a failure)
-import(PYODIDE_URL + "pyodide.asm.js").catch(() => {});
+// (not the interpreter's own 1.2 MB script, pyodide.asm.js, ahead of loadPyodide: compiling it holds this
+// thread for 100-250 ms, and loadPyodide, which starts the 10 MB wasm's download before it loads that
+// script, was then called that much later)
 const snapshots = import("./snapshot.js").catch(() => null); // without it, Python boots normally
 // and its 10 MB of wasm, compiled from the start (on a returning visit from the HTTP cache and the browser's
 // code cache) instead of once loadPyodide creates its module: snapshot.js's boots (secure contexts only) use it
@@ -59,14 +59,19 @@ async function fetchArchive() {
 }
 
 // Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
-// key: no SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader.
+// SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader. Pyodide's
+// downloads start at once; the files are made by a worker of their own meanwhile and awaited only just
+// before Python starts.
 async function bootNormally() {
   const snap = await snapshots;
-  const key = await snapshotKeyReady;
-  if (snap && key) {
+  if (snap && snap.snapshotsSupported()) {
+    const marks = {};
+    const files = archiveUrl.then((url) => snap.runtimeFilesAside(PYODIDE_URL, url, COURSE_DIR));
+    files.catch(() => {}); // a failure ends the boot below (or is moot when Pyodide itself did not load)
     try {
       const { loadPyodide } = await pyodideLoader;
-      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, key, { wasm: pyodideWasm });
+      const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, COURSE_DIR, files, { marks, wasm: pyodideWasm });
+      for (const [name, at] of Object.entries(marks)) timings["boot_" + name.replace("_at", "_ms")] = at - t0;
       timings.boot_ms = performance.now() - t0;
       timings.boot = "normal";
       return pyodide;

@@ -57,6 +57,30 @@ def test_density_is_minus_the_derivative_of_the_survival():
     np.testing.assert_allclose(u, (U - U2) / 1e-7, rtol=1e-4)
 
 
+@pytest.mark.parametrize("policy", qu.POLICIES)
+@pytest.mark.parametrize("load", ["light", "near_one", "overload"])
+def test_survival_as_sums_of_exponentials_agrees_term_by_term(policy, load):
+    """``survival`` sums three exponentials per step; the term-by-term form it replaced must give the
+    same numbers (relative to what each step serves), θ = 0 and ν = 0 exactly included. In overload
+    the term-by-term form itself carries a rounding of about |θ|T·1e-16 (exponents of that size that
+    cancel), hence 1e-9 and not 1e-13."""
+    rng = np.random.default_rng(len(policy) + len(load))
+    for mu, timeout in [(250.0, 2.0), (50.0, 0.2), (1000.0, 10.0)]:
+        c = rng.integers(1, 60, 400)
+        rho = {"light": rng.uniform(0.01, 0.95, 400), "near_one": rng.uniform(0.9, 1.1, 400),
+               "overload": rng.uniform(1.0, 20.0, 400)}[load]
+        lam = rho * c * mu
+        lam[:4], lam[4:8] = (c[:4] - 1) * mu, c[4:8] * mu  # ν = μ − θ = 0 and θ = cμ − λ = 0
+        q = qu.policy_queue(lam, c, mu, timeout, policy)
+        served = sum(w * part._term_by_term_survival(0.0)[0] for w, part in q.parts)
+        for t in [0.0, 0.7 / mu, 3.0 / mu, 0.999 * timeout, timeout, timeout + 2.0 / mu, rng.uniform(0, 1.2 * timeout, 400)]:
+            U, u = q.survival(t)
+            U_ref = sum(w * part._term_by_term_survival(t)[0] for w, part in q.parts)
+            u_ref = sum(w * part._term_by_term_survival(t)[1] for w, part in q.parts)
+            np.testing.assert_allclose(U / served, U_ref / served, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(u / (mu * served), u_ref / (mu * served), rtol=0, atol=1e-9)
+
+
 def test_deep_overload_drops_the_excess_and_serves_at_the_timeout():
     q = qu.timeout_queue(1e5, 1, 100.0, 2.0)
     assert float(q.p_drop) == pytest.approx(1.0 - 100.0 / 1e5, rel=1e-6)

@@ -237,8 +237,8 @@ def _stabilized(up_window: _Extreme, down_window: _Extreme, now: float, rec: int
     return out
 
 
-_FIRST_BLOCK, _LARGEST_BLOCK = 256, 4096  # steps per _quiet_stretch attempt
-_QUIET_STEPS = 8  # steps without a change before one
+_FIRST_BLOCK, _LARGEST_BLOCK = 1024, 4096  # steps per _quiet_stretch attempt
+_QUIET_STEPS = 32  # steps without a change before one
 
 
 def _rebuild_window(window: _Extreme, times: np.ndarray, values: np.ndarray, now: float) -> None:
@@ -366,7 +366,7 @@ def autoscale(
     capped = metric == "cpu"
     # Quiet stretches (a settled fleet that no sync changes) are skipped in bulk by _quiet_stretch.
     # An attempt costs some forty array operations (in Pyodide as much as a hundred steps of this
-    # loop), so it is made only after a few quiet steps, when a long stretch is likely.
+    # loop), so it is made only after _QUIET_STEPS quiet steps, when a long stretch is likely.
     block, quiet_steps, last_current = _FIRST_BLOCK, 0, -1
     # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
     k = -1

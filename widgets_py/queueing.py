@@ -449,6 +449,81 @@ def policy_queue(lam, c, mu: float, timeout: float, policy: str) -> PolicyQueue:
     return PolicyQueue(parts, up)
 
 
+class _PooledSurvival:
+    """``queue.survival`` summed with ``weights`` over each group of steps (``starts``), as a quantile
+    solve needs it dozens of times: from the sums-of-exponentials coefficients (``TimeoutQueue.survival``)
+    with the weights folded in once, so a pass costs one exponential and a few array operations per
+    step. The terms that do not depend on the step's own θ are summed per group once. The same sums
+    as ``np.add.reduceat(weights * queue.survival(t)[·], starts)``, to rounding."""
+
+    def __init__(self, queue, weights, starts):
+        self.starts, self.mu, self.timeout = starts, queue.parts[0][1].mu, queue.parts[0][1].timeout
+        n = weights.shape[-1]
+        self.counts = np.diff(np.append(starts, n))
+        self.group_of_step = np.repeat(np.arange(len(starts)), self.counts)
+        self.parts = []
+        for part_weight, part in queue.parts:
+            w = weights * np.where(queue.up, part_weight, 0.0)
+            (a, b, c, k_nu, log_g, neg_theta, shift_T), exact = part._exponential_sums()
+            idx = np.flatnonzero(exact)
+            self.parts.append({
+                "wc": w * c, "wk": w * k_nu, "w": w, "neg_theta": neg_theta, "shift_T": shift_T,
+                "log_g": np.where(exact | (w == 0.0), -np.inf, log_g),
+                "A": np.add.reduceat(w * a, starts), "B": np.add.reduceat(w * b, starts),
+                # the steps that keep the term-by-term form (their coefficients are 0 above)
+                "exact": (part.take(idx), w[idx], self.group_of_step[idx]) if len(idx) else None,
+            })
+
+    def steps_of(self, groups):
+        """The steps of ``groups`` (sorted group indices) and where each group starts among them."""
+        sub_counts = self.counts[groups]
+        sub_starts = np.concatenate(([0], np.cumsum(sub_counts)[:-1])).astype(np.intp)
+        steps = np.arange(int(sub_counts.sum())) + np.repeat(self.starts[groups] - sub_starts, sub_counts)
+        return steps, sub_starts, sub_counts
+
+    def __call__(self, t_groups, groups=None):
+        """(U, u) per group at times ``t_groups`` (one per group), for all groups or only ``groups``."""
+        mu, T = self.mu, self.timeout
+        if groups is None:
+            t_sel, sel, sub_starts, counts = t_groups, slice(None), self.starts, self.counts
+        else:
+            steps, sub_starts, counts = self.steps_of(groups)
+            t_sel, sel = t_groups[groups], steps
+        t_sel = np.maximum(t_sel, 0.0)
+        t_steps = t_sel[0] if len(t_sel) == 1 else np.repeat(t_sel, counts)
+        late = t_sel >= T
+        any_late, all_late = bool(late.any()), bool(late.all())
+        e_mu = np.exp(-mu * t_sel)
+        U = np.zeros(len(t_sel))
+        u = np.zeros(len(t_sel))
+        for p in self.parts:
+            if not all_late:
+                e_theta = np.exp(p["neg_theta"][sel] * (np.minimum(t_steps, T) - p["shift_T"][sel]))
+                A, B = (p["A"], p["B"]) if groups is None else (p["A"][groups], p["B"][groups])
+                first = A * e_mu
+                U_part = first + B + np.add.reduceat(p["wc"][sel] * e_theta, sub_starts)
+                u_part = mu * (first + np.add.reduceat(p["wk"][sel] * e_theta, sub_starts))
+            if any_late:
+                tail = np.add.reduceat(p["w"][sel] * np.exp(p["log_g"][sel] - mu * np.maximum(t_steps, T)), sub_starts)
+                U_part = tail if all_late else np.where(late, tail, U_part)
+                u_part = mu * tail if all_late else np.where(late, mu * tail, u_part)
+            U += U_part
+            u += u_part
+            if p["exact"] is not None:
+                U_ex, u_ex = self._exact(p["exact"], t_groups, groups)
+                U += U_ex
+                u += u_ex
+        return U, u
+
+    def _exact(self, exact, t_groups, groups):
+        part, w, group = exact
+        U_steps, u_steps = part._term_by_term_survival(np.maximum(t_groups[group], 0.0))
+        size = len(self.starts)
+        U = np.bincount(group, weights=w * U_steps, minlength=size)
+        u = np.bincount(group, weights=w * u_steps, minlength=size)
+        return (U, u) if groups is None else (U[groups], u[groups])
+
+
 _COARSE_STRIDE = 8
 _GUESS_TIMES = 32
 
@@ -499,33 +574,22 @@ def mixture_quantiles(queue, weights, probs, starts=None, max_iter: int = 40, se
     weights = np.asarray(weights, dtype=float)
     n = weights.shape[-1]
     starts = np.array([0] if starts is None else starts, dtype=np.intp)  # reduceat needs intp indices (int32 in Pyodide)
-    counts = np.diff(np.append(starts, n))
     probs = np.asarray(probs, dtype=float).reshape(-1, 1)
 
+    survival = _PooledSurvival(queue, weights, starts)
+
     def pooled(t_groups, active):
-        # Row by row (numpy's broadcasting of (steps,) against (levels, steps) is several times
-        # slower than a few one-dimensional passes), and only the rows still being solved. Once
-        # most groups of a row have converged, only the steps of the open ones are evaluated: the
-        # same elements summed over the same groups, so the same numbers, for a fraction of the work.
-        # Entries of converged groups keep 1; the solver never reads them again.
+        # Only the rows still being solved; once most groups of a row have converged, only the steps
+        # of the open ones are evaluated (the same sums over the same groups, for a fraction of the
+        # work). Entries of converged groups keep 1; the solver never reads them again.
         U_rows = np.ones(t_groups.shape)
         u_rows = np.ones(t_groups.shape)
         for r in np.flatnonzero(active.any(axis=1)).tolist():
-            row = t_groups[r]
             open_groups = np.flatnonzero(active[r])
             if 2 * len(open_groups) > len(starts):
-                t_steps = row[0] if len(row) == 1 else np.repeat(row, counts)
-                U, u = queue.survival(t_steps)
-                U_rows[r] = np.add.reduceat(weights * U, starts)
-                u_rows[r] = np.add.reduceat(weights * u, starts)
+                U_rows[r], u_rows[r] = survival(t_groups[r])
             else:
-                sub_counts = counts[open_groups]
-                sub_starts = np.concatenate(([0], np.cumsum(sub_counts)[:-1])).astype(np.intp)
-                steps = np.arange(int(sub_counts.sum())) + np.repeat(starts[open_groups] - sub_starts, sub_counts)
-                U, u = queue.take(steps).survival(np.repeat(row[open_groups], sub_counts))
-                sub_weights = weights[steps]
-                U_rows[r, open_groups] = np.add.reduceat(sub_weights * U, sub_starts)
-                u_rows[r, open_groups] = np.add.reduceat(sub_weights * u, sub_starts)
+                U_rows[r, open_groups], u_rows[r, open_groups] = survival(t_groups[r], open_groups)
         return U_rows, u_rows
 
     if served is None:

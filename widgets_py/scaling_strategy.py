@@ -239,6 +239,7 @@ def _stabilized(up_window: _Extreme, down_window: _Extreme, now: float, rec: int
 
 _FIRST_BLOCK, _LARGEST_BLOCK = 1024, 4096  # steps per _quiet_stretch attempt
 _QUIET_STEPS = 32  # steps without a change before one
+_PAYING_STRETCH = 150  # steps an attempt must skip to pay for itself in Pyodide
 
 
 def _rebuild_window(window: _Extreme, times: np.ndarray, values: np.ndarray, now: float) -> None:
@@ -365,14 +366,15 @@ def autoscale(
     record_provisioned, record_ready = provisioned_out.append, ready_out.append
     capped = metric == "cpu"
     # Quiet stretches (a settled fleet that no sync changes) are skipped in bulk by _quiet_stretch.
-    # An attempt costs some forty array operations (in Pyodide as much as a hundred steps of this
-    # loop), so it is made only after _QUIET_STEPS quiet steps, when a long stretch is likely.
-    block, quiet_steps, last_current = _FIRST_BLOCK, 0, -1
+    # An attempt costs some forty array operations (in Pyodide as much as ~150 steps of this loop),
+    # so it is made only after quiet_needed quiet steps, when a long stretch is likely; an attempt
+    # that skipped less than it cost doubles that wait (noisy traffic: short stretches).
+    block, quiet_steps, last_current, quiet_needed = _FIRST_BLOCK, 0, -1, _QUIET_STEPS
     # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
     k = -1
     while k + 1 < n:
         k += 1
-        if quiet_steps >= _QUIET_STEPS and not pending and min_replicas <= ready <= max_replicas and ready > 0:
+        if quiet_steps >= quiet_needed and not pending and min_replicas <= ready <= max_replicas and ready > 0:
             end, now = min(n, k + block), k * step_s
             count, exposure_h = _quiet_stretch(
                 lam, k, end, ready, mu, capped=capped, target=target_utilization, tolerance=tolerance,
@@ -387,6 +389,7 @@ def autoscale(
             else:
                 block = max(block // 2, _FIRST_BLOCK)
                 quiet_steps = 0
+            quiet_needed = _QUIET_STEPS if count >= _PAYING_STRETCH else min(2 * quiet_needed, _LARGEST_BLOCK // 8)
             k += count
             if k >= n:
                 break

@@ -16,8 +16,6 @@ from widgets_py import scaling_strategy as ss
 from widgets_py.core import ParamError, metric_value
 from widgets_py.scenarios import load
 
-from .autoscale_reference import autoscale_step_by_step
-
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "docs" / "widgets" / "scaling_strategy.titanic.json"
 METRICS = (
@@ -68,7 +66,7 @@ def test_skipping_quiet_stretches_changes_no_step(seed, steps, step_s, swing, no
                                                   target, tolerance, sync_period_s, up_window, down_window, up_policy,
                                                   down_policy, cold_start_s, metric):
     """``autoscale`` skips stretches where nothing changes in bulk; every step must still equal the plain
-    step-by-step loop's (tests/autoscale_reference.py), failures, windows and rate limits included."""
+    step-by-step loop's (``skip_quiet=False``), failures, windows and rate limits included."""
     rng = np.random.default_rng(seed)
     t = np.arange(steps) * step_s
     lam = 20.0 * mu * (1.0 + swing * np.sin(t / 7200.0) ** 2) * np.exp(noise * rng.standard_normal(steps))
@@ -81,7 +79,7 @@ def test_skipping_quiet_stretches_changes_no_step(seed, steps, step_s, swing, no
               scale_up_percent=up_policy[0], scale_up_pods=up_policy[1], scale_up_period_s=up_policy[2],
               scale_down_percent=down_policy[0], scale_down_period_s=down_policy[1], cold_start_s=cold_start_s,
               recovery_s=300.0, thresholds_h=thresholds, metric=metric)
-    fast, plain = ss.autoscale(lam, step_s, mu, **kw), autoscale_step_by_step(lam, step_s, mu, **kw)
+    fast, plain = ss.autoscale(lam, step_s, mu, **kw), ss.autoscale(lam, step_s, mu, skip_quiet=False, **kw)
     np.testing.assert_array_equal(fast[0], plain[0])
     np.testing.assert_array_equal(fast[1], plain[1])
 

@@ -75,6 +75,7 @@ such as "one more replica never raises p95" are not decided by solver noise).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -313,12 +314,46 @@ def rotation_root(lam, c, mu: float, max_iterations: int = 100):
         open_count = int(np.count_nonzero(still))
         if not open_count:
             break
+        if open_count <= _SCALAR_STRAGGLERS:  # each pass costs ~30 array calls: finish these one by one
+            keep = np.flatnonzero(still)
+            at = (np.arange(x.size) if isinstance(idx, slice) else idx)[keep]
+            for i, args in zip(at.tolist(), zip(*(a[keep].tolist() for a in (new, lo, hi, r, cs, bel)))):
+                x[i] = _rotation_root_one(*args, max_iterations)
+            break
         if 2 * open_count < still.size:  # a few stragglers: carry on with them only
             keep = np.flatnonzero(still)
             idx = (np.arange(x.size) if isinstance(idx, slice) else idx)[keep]
             new, lo, hi, r, cs, bel = (a[keep] for a in (new, lo, hi, r, cs, bel))
         xs = new
     return np.where(c * mu == lam, 0.0, x).reshape(shape)
+
+
+_SCALAR_STRAGGLERS = 16
+
+
+def _rotation_root_one(x, lo, hi, r, c, below, max_iterations):
+    """``rotation_root``'s safeguarded Halley passes for one root, in plain floats."""
+    for _ in range(max_iterations):
+        try:
+            f = math.log1p(-x) + c * math.log1p(r * x)
+            slope_a, slope_b = r / (1.0 + r * x), 1.0 / (1.0 - x)
+            slope = c * slope_a - slope_b
+            newton = f / slope
+            step = newton / (1.0 + 0.5 * newton * (c * slope_a * slope_a + slope_b * slope_b) / slope)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            f = step = math.nan
+        new = x - step
+        if (f > 0) if below else (f < 0):
+            lo = x
+        else:
+            hi = x
+        bad = not math.isfinite(new) or new < lo or new > hi
+        if bad:
+            new = 0.5 * (lo + hi)
+        if not (bad or abs(step) > 1e-14 * abs(x)):
+            return new
+        x = new
+    return x
 
 
 def _virtual_wait_queue(lam_b, theta, drain, mu: float, timeout: float) -> TimeoutQueue:

@@ -184,7 +184,8 @@ class TimeoutQueue:
         lose digits to cancellation (relative error ≈ 1e-16 × that ratio); those steps, rare, keep the
         term-by-term form. Both agree to about 1e-13 of a step's served share below saturation; in
         overload the term-by-term form rounds exponents of size |θ|T that cancel (this one writes
-        them as the difference they are), and they differ by up to about 1e-10."""
+        them as the difference they are), and they differ by up to about 1e-9 of the served share
+        (1e-8 with a two-minute timeout at tens of times the capacity)."""
         (a, b, c, k_nu, log_g, neg_theta, shift_T), exact = self._exponential_sums()
         mu, T = self.mu, self.timeout
         t = np.maximum(t, 0.0)

@@ -57,6 +57,57 @@ def test_density_is_minus_the_derivative_of_the_survival():
     np.testing.assert_allclose(u, (U - U2) / 1e-7, rtol=1e-4)
 
 
+@pytest.mark.parametrize("policy", qu.POLICIES)
+@pytest.mark.parametrize("load", ["light", "near_one", "overload"])
+def test_survival_as_sums_of_exponentials_agrees_term_by_term(policy, load):
+    """``survival`` sums three exponentials per step; the term-by-term form it replaced must give the
+    same numbers (relative to what each step serves), θ = 0 and ν = 0 exactly included. In overload
+    the term-by-term form itself carries a rounding of about |θ|T·1e-16 (exponents of that size that
+    cancel), hence 1e-9 and not 1e-13."""
+    rng = np.random.default_rng(len(policy) + len(load))
+    for mu, timeout in [(250.0, 2.0), (50.0, 0.2), (1000.0, 10.0)]:
+        c = rng.integers(1, 60, 400)
+        rho = {"light": rng.uniform(0.01, 0.95, 400), "near_one": rng.uniform(0.9, 1.1, 400),
+               "overload": rng.uniform(1.0, 20.0, 400)}[load]
+        lam = rho * c * mu
+        lam[:4], lam[4:8] = (c[:4] - 1) * mu, c[4:8] * mu  # ν = μ − θ = 0 and θ = cμ − λ = 0
+        q = qu.policy_queue(lam, c, mu, timeout, policy)
+        served = sum(w * part._term_by_term_survival(0.0)[0] for w, part in q.parts)
+        for t in [0.0, 0.7 / mu, 3.0 / mu, 0.999 * timeout, timeout, timeout + 2.0 / mu, rng.uniform(0, 1.2 * timeout, 400)]:
+            U, u = q.survival(t)
+            U_ref = sum(w * part._term_by_term_survival(t)[0] for w, part in q.parts)
+            u_ref = sum(w * part._term_by_term_survival(t)[1] for w, part in q.parts)
+            np.testing.assert_allclose(U / served, U_ref / served, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(u / (mu * served), u_ref / (mu * served), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("policy", qu.POLICIES)
+def test_pooled_survival_sums_the_survival_of_each_group(policy):
+    """The quantile solver's pooled sums (weights folded into the coefficients once) equal the weighted
+    survival summed per group, for all groups or a few, below and beyond the timeout, with outages
+    (no serving replica) and steps at θ = 0 or ν = 0 (the term-by-term ones) among them."""
+    rng = np.random.default_rng(7)
+    mu, timeout = 250.0, 0.5
+    c = rng.integers(0, 12, 600)
+    lam = rng.uniform(0.2, 1.6, 600) * np.maximum(c, 1) * mu
+    lam[:3], lam[3:6] = c[:3] * mu, (c[3:6] - 1) * mu
+    queue = qu.policy_queue(lam, c, mu, timeout, policy)
+    weights = lam * 15.0
+    starts = np.arange(0, 600, 40)
+    pooled = qu._PooledSurvival(queue, weights, starts)
+    for t in [rng.uniform(0, 0.05, len(starts)), rng.uniform(0, 2 * timeout, len(starts)), np.full(len(starts), 0.6)]:
+        steps_t = np.repeat(t, 40)
+        U_ref = np.add.reduceat(weights * queue.survival(steps_t)[0], starts)
+        u_ref = np.add.reduceat(weights * queue.survival(steps_t)[1], starts)
+        U, u = pooled(t)
+        np.testing.assert_allclose(U, U_ref, rtol=1e-11, atol=1e-9 * weights.max())
+        np.testing.assert_allclose(u, u_ref, rtol=1e-11, atol=1e-9 * mu * weights.max())
+        few = np.array([1, 4, 9])
+        U_few, u_few = pooled(t, few)
+        np.testing.assert_allclose(U_few, U[few], rtol=1e-13)
+        np.testing.assert_allclose(u_few, u[few], rtol=1e-13)
+
+
 def test_deep_overload_drops_the_excess_and_serves_at_the_timeout():
     q = qu.timeout_queue(1e5, 1, 100.0, 2.0)
     assert float(q.p_drop) == pytest.approx(1.0 - 100.0 / 1e5, rel=1e-6)
@@ -243,9 +294,10 @@ def test_day_percentiles_with_drops_start_from_a_guess_and_find_the_same_root(mo
     queue = qu.policy_queue(lam, np.full(lam.shape, 4), 250.0, 2.0, "least_connections")
     weights = lam * 15
     assert qu._drops_matter(queue, weights)
-    calls = []
-    real = qu.TimeoutQueue.survival
+    calls = []  # passes over the steps: the guess's survival grid and the solver's pooled sums
+    real, real_pooled = qu.TimeoutQueue.survival, qu._PooledSurvival.__call__
     monkeypatch.setattr(qu.TimeoutQueue, "survival", lambda self, t: calls.append(1) or real(self, t))
+    monkeypatch.setattr(qu._PooledSurvival, "__call__", lambda self, *a: calls.append(1) or real_pooled(self, *a))
     guessed = qu.mixture_quantiles(queue, weights, [0.5, 0.95, 0.99])
     with_guess = len(calls)
     monkeypatch.setattr(qu, "_drops_matter", lambda *a: False)

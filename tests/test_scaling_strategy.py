@@ -41,6 +41,49 @@ def hpa(lam, step_s=15.0, mu=100.0, **kw):
     return ss.autoscale(np.asarray(lam, dtype=float), step_s, mu, **kw)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    steps=st.sampled_from([1, 7, 400, 2000]),
+    step_s=st.sampled_from([1.0, 15.0, 60.0]),
+    swing=st.sampled_from([0.0, 0.5, 3.0]),
+    noise=st.sampled_from([0.0, 0.05, 0.3]),
+    spike=st.sampled_from([1.0, 4.0, 20.0]),
+    mu=st.sampled_from([1.0, 250.0]),
+    failures=st.sampled_from([0.0, 0.05, 2.0]),
+    bounds=st.sampled_from([(1, 5), (2, 30), (5, 200)]),
+    target=st.sampled_from([0.3, 0.6, 0.85]),
+    tolerance=st.sampled_from([0.0, 0.1, 0.3]),
+    sync_period_s=st.sampled_from([1.0, 15.0, 60.0]),
+    up_window=st.sampled_from([0.0, 60.0, 300.0]),
+    down_window=st.sampled_from([0.0, 300.0, 900.0]),
+    up_policy=st.sampled_from([(0.0, 1, 15.0), (100.0, 4, 15.0), (500.0, 0, 120.0)]),
+    down_policy=st.sampled_from([(10.0, 15.0), (100.0, 15.0), (50.0, 300.0)]),
+    cold_start_s=st.sampled_from([0.0, 60.0, 600.0]),
+    metric=st.sampled_from(["cpu", "requests_per_second"]),
+)
+def test_skipping_quiet_stretches_changes_no_step(seed, steps, step_s, swing, noise, spike, mu, failures, bounds,
+                                                  target, tolerance, sync_period_s, up_window, down_window, up_policy,
+                                                  down_policy, cold_start_s, metric):
+    """``autoscale`` skips stretches where nothing changes in bulk; every step must still equal the plain
+    step-by-step loop's (``skip_quiet=False``), failures, windows and rate limits included."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps) * step_s
+    lam = 20.0 * mu * (1.0 + swing * np.sin(t / 7200.0) ** 2) * np.exp(noise * rng.standard_normal(steps))
+    lam[steps // 3: steps // 2] *= spike
+    if metric == "cpu" and target * (1.0 + tolerance) >= 1.0:
+        target = 0.5
+    thresholds = np.append(np.cumsum(rng.exponential(1.0 / failures, 500)), np.inf) if failures else None
+    kw = dict(min_replicas=bounds[0], max_replicas=bounds[1], target_utilization=target, tolerance=tolerance,
+              sync_period_s=sync_period_s, scale_up_stabilization_s=up_window, scale_down_stabilization_s=down_window,
+              scale_up_percent=up_policy[0], scale_up_pods=up_policy[1], scale_up_period_s=up_policy[2],
+              scale_down_percent=down_policy[0], scale_down_period_s=down_policy[1], cold_start_s=cold_start_s,
+              recovery_s=300.0, thresholds_h=thresholds, metric=metric)
+    fast, plain = ss.autoscale(lam, step_s, mu, **kw), ss.autoscale(lam, step_s, mu, skip_quiet=False, **kw)
+    np.testing.assert_array_equal(fast[0], plain[0])
+    np.testing.assert_array_equal(fast[1], plain[1])
+
+
 @pytest.mark.parametrize("window", [300.0, 600.0])
 def test_first_scale_down_waits_for_the_stabilization_window(window):
     step = 15.0

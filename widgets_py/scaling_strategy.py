@@ -237,6 +237,83 @@ def _stabilized(up_window: _Extreme, down_window: _Extreme, now: float, rec: int
     return out
 
 
+_FIRST_BLOCK, _LARGEST_BLOCK = 1024, 4096  # steps per _quiet_stretch attempt
+_QUIET_STEPS = 32  # steps without a change before one
+_PAYING_STRETCH = 150  # steps an attempt must skip to pay for itself in Pyodide
+
+
+def _rebuild_window(window: _Extreme, times: np.ndarray, values: np.ndarray, now: float) -> None:
+    """``window`` as ``update`` would leave it after recording ``values`` at ``times`` (after what it
+    holds) up to ``now``: the entries newer than now − span that no later entry equals or beats."""
+    times = np.concatenate((np.array(window.times, dtype=float), times))
+    values = np.concatenate((np.array(window.values, dtype=np.int64), values))
+    live = times > now - window.span
+    times, values = times[live], values[live]
+    if window.largest:
+        later = np.maximum.accumulate(values[::-1])[::-1]
+        keep = np.append(values[:-1] > later[1:], True)
+    else:
+        later = np.minimum.accumulate(values[::-1])[::-1]
+        keep = np.append(values[:-1] < later[1:], True)
+    window.clear()
+    window.times.extend(times[keep].tolist())
+    window.values.extend(values[keep].tolist())
+
+
+def _last_time(window: _Extreme, times: np.ndarray, hits: np.ndarray, threshold: int) -> np.ndarray:
+    """At each of ``times``: the latest time, up to it, of an entry of ``window`` (held, or recorded at
+    ``times`` where ``hits``) that is at least (largest) or at most (smallest) ``threshold``."""
+    held = [t for t, v in zip(window.times, window.values) if (v >= threshold if window.largest else v <= threshold)]
+    latest = np.maximum.accumulate(np.where(hits, times, -np.inf))
+    return np.maximum(latest, held[-1]) if held else latest
+
+
+def _quiet_stretch(lam, k, end, replicas, mu, *, capped, target, tolerance, sync_every, step_s, up_recs, down_recs,
+                   exposure_h, step_exposure, next_failure_h, held_at_max, held_at_min):
+    """How many steps from ``k`` (before ``end``) the autoscaler leaves a settled fleet of ``replicas``
+    (all ready, none starting, within min and max) as it is, and the exposure after them: each sync's
+    recommendation, computed for all steps at once, stays within the stabilisation windows' bounds
+    (or asks for more at the maximum, ``held_at_max``, or for less at the minimum, ``held_at_min``:
+    both only when no scaling in the policy period could make the rate limits move the count), and
+    no failure falls due. The windows are brought up to date as the step-by-step loop would leave
+    them; the loop carries on at the first step that changes something."""
+    steps = np.arange(k, end)
+    now = steps * step_s
+    util = lam[k:end] / (replicas * mu)
+    if capped:
+        util = np.minimum(util, 1.0)
+    rec = np.where(np.abs(util / target - 1.0) <= tolerance, replicas,
+                   np.ceil(util * replicas / target - 1e-9)).astype(np.int64)
+    sync = steps % sync_every == 0
+    # The stabilised recommendation stays at the current count while the scale-up window holds a
+    # recommendation at or below it and the scale-down window one at or above it.
+    if up_recs.span > 0:
+        no_rise = _last_time(up_recs, now, sync & (rec <= replicas), replicas) > now - up_recs.span
+    else:
+        no_rise = rec <= replicas
+    if held_at_min:
+        keeps = no_rise
+    elif down_recs.span > 0:
+        keeps = no_rise & (_last_time(down_recs, now, sync & (rec >= replicas), replicas) > now - down_recs.span)
+    else:
+        keeps = no_rise & (rec >= replicas)
+    if held_at_max:
+        keeps = keeps | ~no_rise
+    # the same sums, one at a time, as the loop's exposure_h += current × hours per step
+    exposure = np.cumsum(np.append(exposure_h, np.full(len(steps), step_exposure)))[1:]
+    stop = np.flatnonzero((sync & ~keeps) | (exposure >= next_failure_h))
+    count = int(stop[0]) if len(stop) else len(steps)
+    if count:
+        synced = np.flatnonzero(sync[:count])
+        if len(synced):
+            last = float(now[synced[-1]])
+            for window in (up_recs, down_recs):
+                if window.span > 0:
+                    _rebuild_window(window, now[synced], rec[synced], last)
+        exposure_h = float(exposure[count - 1])
+    return count, exposure_h
+
+
 def autoscale(
     lam: np.ndarray,
     step_s: float,
@@ -259,10 +336,13 @@ def autoscale(
     thresholds_h: np.ndarray | None = None,
     initial_replicas: int | None = None,
     metric: str = "cpu",
+    skip_quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replicas under the HPA for arrival rates ``lam`` per step: (provisioned, ready) per step.
     ``metric``: "cpu" (utilisation of the ready pods, capped at 100 %) or "requests_per_second"
-    (demand per ready pod against ``target_utilization`` × a pod's capacity; not capped)."""
+    (demand per ready pod against ``target_utilization`` × a pod's capacity; not capped).
+    ``skip_quiet=False`` runs every step through the loop, without skipping quiet stretches in bulk:
+    the reference the tests hold the skipping to, step for step."""
     n = len(lam)
     lam_list = lam.tolist()
     provisioned_out: list[int] = []
@@ -288,8 +368,34 @@ def autoscale(
     down_times, down_values = down_recs.times, down_recs.values
     record_provisioned, record_ready = provisioned_out.append, ready_out.append
     capped = metric == "cpu"
+    # Quiet stretches (a settled fleet that no sync changes) are skipped in bulk by _quiet_stretch.
+    # An attempt costs some forty array operations (in Pyodide as much as ~150 steps of this loop),
+    # so it is made only after quiet_needed quiet steps, when a long stretch is likely; an attempt
+    # that skipped less than it cost doubles that wait (noisy traffic: short stretches).
+    block, quiet_steps, last_current, quiet_needed = _FIRST_BLOCK, 0, -1, _QUIET_STEPS
     # Plain Python floats and ints throughout: numpy scalars are several times slower in a loop.
-    for k in range(n):
+    k = -1
+    while k + 1 < n:
+        k += 1
+        if skip_quiet and quiet_steps >= quiet_needed and not pending and min_replicas <= ready <= max_replicas and ready > 0:
+            end, now = min(n, k + block), k * step_s
+            count, exposure_h = _quiet_stretch(
+                lam, k, end, ready, mu, capped=capped, target=target_utilization, tolerance=tolerance,
+                sync_every=sync_every, step_s=step_s, up_recs=up_recs, down_recs=down_recs, exposure_h=exposure_h,
+                step_exposure=ready * hour_per_step, next_failure_h=next_failure_h,
+                held_at_max=ready == max_replicas and not added_in_period.sum(now),
+                held_at_min=ready == min_replicas and not removed_in_period.sum(now))
+            provisioned_out.extend([ready] * count)
+            ready_out.extend([ready] * count)
+            if k + count == end:
+                block = min(2 * block, _LARGEST_BLOCK)
+            else:
+                block = max(block // 2, _FIRST_BLOCK)
+                quiet_steps = 0
+            quiet_needed = _QUIET_STEPS if count >= _PAYING_STRETCH else min(2 * quiet_needed, _LARGEST_BLOCK // 8)
+            k += count
+            if k >= n:
+                break
         now = k * step_s
         if pending and pending[0] <= now:
             while pending and pending[0] <= now:
@@ -360,6 +466,8 @@ def autoscale(
                     pending.pop(0)
                     ready += 1
         record_provisioned(current)
+        quiet_steps = quiet_steps + 1 if current == last_current and not pending else 0
+        last_current = current
         record_ready(ready)
         exposure_h += current * hour_per_step
         while exposure_h >= next_failure_h:

@@ -166,7 +166,10 @@ export function recordVisit() {
   const page = root.classList.contains("course-quiz") ? "quiz" : root.classList.contains("course-cards") ? "flashcards" : "lesson";
   const now = new Date().toISOString();
   const previous = loadRecord("visit", lessonId);
-  save("visit", lessonId, { first: previous ? previous.first : now, last: now, page, section: "" });
+  // the same page opened again (a reload, whose restored scroll need not fire a scroll event) keeps the
+  // section last read; the next scroll records where the reader is now
+  const section = previous && previous.page === page ? previous.section || "" : "";
+  save("visit", lessonId, { first: previous ? previous.first : now, last: now, page, section });
   tracked = { element: root, lessonId, page };
 }
 

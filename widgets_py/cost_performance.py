@@ -732,13 +732,17 @@ def edge_serving(p: dict[str, Any], part_a: dict[str, Any]) -> dict[str, Any]:
 LADDER_CPU, LADDER_GPU = "c7i_xlarge", "g4dn_xlarge"
 
 
+def _ladder_hardware() -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, int]]:
+    """The ladder's hardware as arrays, the row of each hardware id and the column of each precision."""
+    ids = [LADDER_CPU, LADDER_GPU, LARGE_MODEL_HARDWARE]
+    return hardware_arrays(ids), {h: i for i, h in enumerate(ids)}, {q: i for i, q in enumerate(PRECISIONS)}
+
+
 def ladder_rungs(p: dict[str, Any], part_a: dict[str, Any], n_distinct: int) -> dict[str, dict[str, Any]]:
     """The ladder's real-time rungs in its order: label -> hardware, precision, instance scale, whether
     it is the large model, and ``fleet``'s inputs."""
     rps = p["request_rps"]
-    hw = hardware_arrays([LADDER_CPU, LADDER_GPU, LARGE_MODEL_HARDWARE])
-    idx = {LADDER_CPU: 0, LADDER_GPU: 1, LARGE_MODEL_HARDWARE: 2}
-    qi = {q: i for i, q in enumerate(PRECISIONS)}
+    hw, idx, qi = _ladder_hardware()
     rungs: dict[str, dict[str, Any]] = {}
 
     def realtime(label, h, prec, hit_rate, *, wbytes, macs, scale=1.0, large=False):
@@ -771,9 +775,7 @@ def cost_ladder(p: dict[str, Any], part_a: dict[str, Any], rungs: dict[str, dict
     """The lesson's cost hierarchy, each rung evaluated for this scenario's traffic and SLO: the
     real-time ``rungs`` with their ``solved`` fleets (by label), and the offline batch rungs."""
     rps = p["request_rps"]
-    hw = hardware_arrays([LADDER_CPU, LADDER_GPU, LARGE_MODEL_HARDWARE])
-    idx = {LADDER_CPU: 0, LADDER_GPU: 1, LARGE_MODEL_HARDWARE: 2}
-    qi = {q: i for i, q in enumerate(PRECISIONS)}
+    hw, idx, qi = _ladder_hardware()
     rows = {"rung": [], "hardware": [], "precision": [], "mode": [], "p95_ms": [], "instances": [],
             "cost_per_million": [], "slo_met": [], "step_ms": []}
 

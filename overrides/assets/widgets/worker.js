@@ -58,6 +58,14 @@ async function fetchArchive() {
   return response.arrayBuffer();
 }
 
+// The boot's timings: how it went, when Python was up, and its steps' marks (performance.now() of each
+// "<step>_at") as "<prefix><step>_ms" from the worker's start.
+function bootDone(kind, prefix, marks) {
+  for (const [name, at] of Object.entries(marks)) timings[prefix + name.replace("_at", "_ms")] = at - t0;
+  timings.boot_ms = performance.now() - t0;
+  timings.boot = kind;
+}
+
 // Python with numpy's files written before it starts, as the snapshot maker boots (snapshot.js), else (no
 // SubtleCrypto or DecompressionStream; or that boot failed) through Pyodide's package loader. Pyodide's
 // downloads start at once; the files are made by a worker of their own meanwhile and awaited only just
@@ -71,9 +79,7 @@ async function bootNormally() {
     try {
       const { loadPyodide } = await pyodideLoader;
       const { pyodide } = await snap.bootWithFiles(loadPyodide, PYODIDE_OPTIONS, COURSE_DIR, files, { marks, wasm: pyodideWasm });
-      for (const [name, at] of Object.entries(marks)) timings["boot_" + name.replace("_at", "_ms")] = at - t0;
-      timings.boot_ms = performance.now() - t0;
-      timings.boot = "normal";
+      bootDone("normal", "boot_", marks);
       return pyodide;
     } catch (err) {
       timings.files_boot_error = oneLine(err);
@@ -109,9 +115,7 @@ async function bootFromSnapshot() {
     const { loadPyodide } = await pyodideLoader;
     const pyodide = await snap.restoreSnapshot(loadPyodide, PYODIDE_OPTIONS, snapshotKeyReady, found, marks, pyodideWasm);
     if (!pyodide) return null;
-    for (const [name, at] of Object.entries(marks)) timings["snapshot_" + name.replace("_at", "_ms")] = at - t0;
-    timings.boot_ms = performance.now() - t0;
-    timings.boot = "snapshot";
+    bootDone("snapshot", "snapshot_", marks);
     return pyodide;
   } catch (err) {
     timings.snapshot_error = oneLine(err);

@@ -278,7 +278,7 @@ def train_stack(
     s = 0.5 / T
     gain = -lr * (1.0 - w) * T / (2 * n)
     rows = np.take(np.concatenate([X, np.ones((X.shape[0], 1))], axis=1), idx, axis=0)  # (steps, batch, n_in)
-    rows_T = np.ascontiguousarray(rows.transpose(0, 2, 1)) * s
+    rows_T = np.multiply(rows.transpose(0, 2, 1), s, order="C")  # (steps, n_in, batch), contiguous
     offsets = (2.0 * (0.5 - targets) + (2.0 * w / ((1.0 - w) * T)) * (0.5 - y) if w else 2.0 * (0.5 - targets))[idx]
     rows_g = rows * gain
     hard_ratio = w / ((1.0 - w) * T) if w else 0.0  # hard gain / soft gain
